@@ -1,0 +1,1 @@
+"""HTTP interface: routers, request/response models, problems, middleware."""

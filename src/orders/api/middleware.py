@@ -1,0 +1,104 @@
+"""One observability middleware for both targets: correlation id, access log, metrics.
+
+Pure ASGI (not BaseHTTPMiddleware), so it adds no task or queue per request.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from orders.observability import MetricName, count, flush_metrics, logger, milliseconds
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = b"x-request-id"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:;=/+-]{1,128}$")
+_TRACE_ROOT = re.compile(r"Root=([A-Za-z0-9-]{1,64})")
+
+
+def correlation_id(scope: Scope) -> str:
+    """The id that ties this request's logs together, in order of trust.
+
+    API Gateway's request id, then the ALB's X-Amzn-Trace-Id root, then a caller's
+    X-Request-Id (only if it looks like an id), else a new one.
+    """
+    event = scope.get("aws.event")
+    if isinstance(event, dict):
+        request_id = event.get("requestContext", {}).get("requestId")
+        if isinstance(request_id, str) and _SAFE_ID.match(request_id):
+            return str(request_id)
+    headers: dict[bytes, bytes] = dict(scope.get("headers") or [])
+    trace = headers.get(b"x-amzn-trace-id", b"").decode("latin-1")
+    if match := _TRACE_ROOT.search(trace):
+        return str(match.group(1))
+    supplied = headers.get(REQUEST_ID_HEADER, b"").decode("latin-1")
+    if _SAFE_ID.match(supplied):
+        return supplied
+    return str(uuid.uuid4())
+
+
+def stage_root_path(scope: Scope) -> str:
+    """'/<stage>' when an API Gateway REST API (v1) stage prefixes the public URL.
+
+    Mangum gives the path without the stage; the docs page must link the OpenAPI
+    document with it, so the stage becomes the ASGI root_path.
+    """
+    event = scope.get("aws.event")
+    if not isinstance(event, dict) or event.get("version") == "2.0":
+        return ""
+    context: dict[str, Any] = event.get("requestContext") or {}
+    stage, public_path = context.get("stage"), context.get("path")
+    if isinstance(stage, str) and isinstance(public_path, str):
+        prefix = f"/{stage}"
+        if public_path.startswith(prefix + "/") and not scope["path"].startswith(prefix + "/"):
+            return prefix
+    return ""
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if root := stage_root_path(scope):
+            scope = {**scope, "root_path": root}
+        request_id = correlation_id(scope)
+        status = 500  # what the caller sees if the app fails before answering
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID_HEADER, request_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        with logger.append_context_keys(correlation_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                count(MetricName.REQUESTS)
+                milliseconds(MetricName.LATENCY, elapsed_ms)
+                if status >= 500:
+                    count(MetricName.SERVER_ERRORS)
+                elif status >= 400:
+                    count(MetricName.CLIENT_ERRORS)
+                logger.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round(elapsed_ms, 2),
+                )
+                flush_metrics()

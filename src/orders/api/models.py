@@ -1,0 +1,131 @@
+"""Request and response bodies. Unknown fields are refused, so typos are 422s, not ignored."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from orders.domain.model import OrderStatus
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Version = Annotated[int, Field(strict=True, ge=1, le=1_000_000_000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderCreate(_Strict):
+    customer: Text = Field(examples=["acme-corp"])
+    product: Text = Field(examples=["widget"])
+    quantity: Annotated[int, Field(strict=True, gt=0, le=10_000, examples=[3])]
+    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class OrderPublic(BaseModel):
+    id: str
+    customer: str
+    product: str
+    quantity: int
+    note: str | None
+    status: OrderStatus
+    version: int
+    created_at: str
+    updated_at: str
+    allowed_transitions: list[OrderStatus]
+
+
+class OrderList(BaseModel):
+    items: list[OrderPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; absent on the last page"
+    )
+
+
+class StatusUpdate(_Strict):
+    status: OrderStatus
+    version: Version | None = Field(
+        default=None, description="The version you read; or send it as If-Match"
+    )
+
+
+class CancelRequest(_Strict):
+    version: Version | None = None
+
+
+class AttachmentCreate(_Strict):
+    filename: Annotated[
+        str,
+        StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"),
+    ] = Field(examples=["invoice.pdf"])
+    content_type: Annotated[
+        str,
+        StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100),
+    ] = Field(examples=["application/pdf"])
+    size: Annotated[int, Field(strict=True, gt=0)] | None = Field(
+        default=None, description="Expected size in bytes, checked against the limit early"
+    )
+
+
+class PresignedPost(BaseModel):
+    url: str
+    fields: dict[str, str]
+
+
+class AttachmentUploadPublic(BaseModel):
+    attachment_id: str
+    key: str
+    upload: PresignedPost
+    expires_in: int
+    max_bytes: int
+
+
+class AttachmentPublic(BaseModel):
+    attachment_id: str
+    filename: str
+    size: int
+    last_modified: str
+    download_url: str
+    expires_in: int
+
+
+class AttachmentList(BaseModel):
+    items: list[AttachmentPublic]
+
+
+class EventPublic(BaseModel):
+    id: str
+    detail_type: str
+    occurred_at: str
+    detail: dict[str, object]
+    published_at: str | None
+    bus_event_id: str | None
+
+
+class EventList(BaseModel):
+    items: list[EventPublic]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+class ServiceInfo(BaseModel):
+    name: str
+    version: str
+    links: dict[str, str]

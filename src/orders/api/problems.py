@@ -1,0 +1,139 @@
+"""RFC 9457 problem+json for every error, with a stable `type` per kind of problem."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orders.domain import errors
+from orders.observability import logger
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:orders:problem:"
+
+# domain error -> (status, slug). Anything else is a 500 with no detail.
+_DOMAIN: dict[type[Exception], tuple[int, str]] = {
+    errors.OrderNotFound: (404, "not-found"),
+    errors.IllegalTransition: (409, "illegal-transition"),
+    errors.VersionConflict: (409, "version-conflict"),
+    errors.PreconditionRequired: (428, "precondition-required"),
+    errors.InvalidCursor: (400, "invalid-cursor"),
+    errors.IdempotencyConflict: (422, "idempotency-key-reused"),
+    errors.IdempotencyInProgress: (409, "idempotency-in-progress"),
+    errors.AttachmentRejected: (422, "attachment-rejected"),
+}
+
+_HTTP_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+}
+
+# Every status the routes can answer with problem+json, for the OpenAPI document.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": None, "content": {MEDIA_TYPE: {}}, "description": HTTPStatus(code).phrase}
+    for code in (400, 422, 500, 503)
+}
+
+
+def problem(
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + slug,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    # ("body", "quantity") -> "quantity"; ("query", "limit") -> "limit"; ("body",) -> "body"
+    parts = [str(p) for p in loc[1:]] or [str(p) for p in loc]
+    return ".".join(parts)
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = []
+    malformed = False
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            malformed = True
+        field = _field(tuple(error.get("loc", ())))
+        problems.append({"field": field, "message": str(error.get("msg", "invalid"))})
+    if malformed:
+        return problem(
+            400,
+            "malformed-json",
+            "the request body is not valid JSON",
+            instance=request.url.path,
+        )
+    detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    return problem(422, "validation-error", detail, instance=request.url.path, errors=problems)
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    slug = _HTTP_SLUGS.get(exc.status_code, "http-error")
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return problem(
+        exc.status_code, slug, detail, instance=request.url.path, headers=dict(exc.headers or {})
+    )
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    status, slug = _DOMAIN[type(exc)]
+    extra: dict[str, Any] = {}
+    if isinstance(exc, errors.IllegalTransition):
+        extra = {"current_status": exc.current, "allowed_transitions": exc.allowed}
+    if isinstance(exc, errors.VersionConflict) and exc.actual is not None:
+        extra = {"current_version": exc.actual}
+    return problem(status, slug, str(exc), instance=request.url.path, **extra)
+
+
+async def _dependency(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.DependencyUnavailable)
+    # Already logged with context by the adapter; the caller learns which dependency, not why.
+    return problem(
+        503,
+        "dependency-unavailable",
+        f"{exc.dependency} is unavailable; retry later",
+        instance=request.url.path,
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error", path=request.url.path, error=type(exc).__name__)
+    return problem(500, "internal-error", "an unexpected error occurred", instance=request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into problem+json."""
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    for error_type in _DOMAIN:
+        app.add_exception_handler(error_type, _domain)
+    app.add_exception_handler(errors.DependencyUnavailable, _dependency)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,56 @@
+"""/api/orders/{id}/attachments: presigned upload and download URLs."""
+
+from fastapi import APIRouter
+
+from orders.api.deps import ServiceDep
+from orders.api.models import (
+    AttachmentCreate,
+    AttachmentList,
+    AttachmentPublic,
+    AttachmentUploadPublic,
+    PresignedPost,
+)
+from orders.api.responses import COMMON, problem_responses
+from orders.api.routes_orders import OrderId
+
+router = APIRouter(prefix="/orders/{order_id}/attachments", tags=["attachments"], responses=COMMON)
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses=problem_responses(404),
+    summary="Get a presigned POST to upload one attachment",
+)
+def create_attachment(
+    order_id: OrderId, body: AttachmentCreate, service: ServiceDep
+) -> AttachmentUploadPublic:
+    upload = service.request_upload(
+        order_id, filename=body.filename, content_type=body.content_type, size=body.size
+    )
+    return AttachmentUploadPublic(
+        attachment_id=upload.attachment_id,
+        key=upload.key,
+        upload=PresignedPost(url=upload.url, fields=upload.fields),
+        expires_in=upload.expires_in,
+        max_bytes=upload.max_bytes,
+    )
+
+
+@router.get(
+    "", responses=problem_responses(404), summary="List attachments with presigned download URLs"
+)
+def list_attachments(order_id: OrderId, service: ServiceDep) -> AttachmentList:
+    return AttachmentList(
+        items=[
+            AttachmentPublic(
+                attachment_id=a.attachment_id,
+                filename=a.filename,
+                size=a.size,
+                last_modified=a.last_modified,
+                download_url=a.download_url,
+                expires_in=a.expires_in,
+            )
+            for a in service.attachments(order_id)
+        ]
+    )

@@ -1,0 +1,46 @@
+"""/api, /api/health, /api/ready."""
+
+from fastapi import APIRouter, Request, Response
+
+from orders import __version__
+from orders.api.deps import ServiceDep
+from orders.api.models import Health, Readiness, ServiceInfo
+from orders.api.responses import problem_responses
+
+router = APIRouter(tags=["meta"], responses=problem_responses(500))
+
+
+@router.get("", summary="Service name, version and links")
+async def root(request: Request) -> ServiceInfo:
+    base = request.scope.get("root_path", "") + "/api"
+    return ServiceInfo(
+        name="orders",
+        version=__version__,
+        links={
+            "orders": f"{base}/orders",
+            "health": f"{base}/health",
+            "ready": f"{base}/ready",
+            "openapi": f"{base}/openapi.json",
+            "docs": f"{base}/docs",
+        },
+    )
+
+
+@router.get("/health", summary="Liveness: the process answers; no dependency is called")
+async def health() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/ready",
+    summary="Readiness: DynamoDB, S3 and EventBridge answer",
+    responses={503: {"model": Readiness, "description": "A dependency is unreachable"}},
+)
+def ready(service: ServiceDep, response: Response) -> Readiness:
+    checks = service.readiness()
+    body = Readiness(
+        status="ok" if all(v == "ok" for v in checks.values()) else "unavailable", checks=checks
+    )
+    if body.status != "ok":
+        response.status_code = 503
+    return body

@@ -1,0 +1,64 @@
+"""The ASGI app factory. `uvicorn orders.app:create_app --factory` is the container's command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from orders import __version__
+from orders.api import problems
+from orders.api.middleware import ObservabilityMiddleware
+from orders.api.models import Problem
+from orders.api.routes_attachments import router as attachments_router
+from orders.api.routes_meta import router as meta_router
+from orders.api.routes_orders import router as orders_router
+from orders.bootstrap import Container, bootstrap
+from orders.observability import logger
+from orders.settings import SettingsError
+
+API_PREFIX = "/api"
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    """Build the app around a container (clients, adapters, service) made once per process."""
+    if container is None:
+        try:
+            container = bootstrap()
+        except SettingsError as exc:
+            # One clear line, then fail the start: a task that cannot reach its data must not serve.
+            logger.error("cannot start", reason=str(exc))
+            raise
+    app = FastAPI(
+        title="Orders service",
+        version=__version__,
+        description="Orders with a transactional outbox to EventBridge. Errors are RFC 9457.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    app.state.container = container
+    problems.install(app)
+    for router in (meta_router, orders_router, attachments_router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.add_middleware(ObservabilityMiddleware)
+    _document_problems(app)
+    return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Add the Problem schema the routes' error responses refer to."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""Pure domain: orders, their lifecycle and their events. No AWS here."""

@@ -1,0 +1,73 @@
+"""Domain errors. Adapters raise them; the API turns each into one problem type."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the service reports to a caller as a 4xx."""
+
+
+class OrderNotFound(DomainError):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id} does not exist")
+        self.order_id = order_id
+
+
+class IllegalTransition(DomainError):
+    def __init__(self, order_id: str, current: str, requested: str, allowed: list[str]) -> None:
+        super().__init__(
+            f"order {order_id} is {current}; it cannot become {requested}"
+            + (f" (allowed: {', '.join(allowed)})" if allowed else " (it is final)")
+        )
+        self.current = current
+        self.requested = requested
+        self.allowed = allowed
+
+
+class VersionConflict(DomainError):
+    def __init__(self, order_id: str, expected: int, actual: int | None) -> None:
+        detail = (
+            f"order {order_id} is at version {actual}"
+            if actual is not None
+            else (f"order {order_id} was changed by another writer")
+        )
+        super().__init__(f"{detail}; you sent version {expected}. Re-read it and retry.")
+        self.expected = expected
+        self.actual = actual
+
+
+class PreconditionRequired(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            'a status change needs the version you read: send If-Match: "<version>" '
+            "or a 'version' field"
+        )
+
+
+class InvalidCursor(DomainError):
+    def __init__(self) -> None:
+        super().__init__("the cursor is not one this API issued for this query")
+
+
+class IdempotencyConflict(DomainError):
+    def __init__(self) -> None:
+        super().__init__("this Idempotency-Key was already used with a different request body")
+
+
+class IdempotencyInProgress(DomainError):
+    def __init__(self) -> None:
+        super().__init__("a request with this Idempotency-Key is still in progress; retry shortly")
+
+
+class AttachmentRejected(DomainError):
+    """An attachment request the policy does not allow (type, size, name)."""
+
+
+class DependencyUnavailable(Exception):
+    """An AWS dependency failed after the bounded retries: a 503, not the caller's fault."""
+
+    def __init__(self, dependency: str, operation: str, reason: str) -> None:
+        super().__init__(f"{dependency} {operation} failed: {reason}")
+        self.dependency = dependency
+        self.operation = operation
+        self.reason = reason

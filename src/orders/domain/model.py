@@ -1,0 +1,199 @@
+"""Orders and their lifecycle, as plain data and pure functions."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from orders.domain.errors import IllegalTransition
+
+EVENT_SCHEMA_VERSION = "1.0"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+# The whole lifecycle in one table: anything not listed is a 409.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
+    OrderStatus.CONFIRMED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+
+def allowed_next(status: OrderStatus) -> list[str]:
+    """Statuses an order in `status` may move to, in lifecycle order."""
+    order = list(OrderStatus)
+    return sorted((s.value for s in TRANSITIONS[status]), key=lambda v: order.index(OrderStatus(v)))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: str
+    customer: str
+    product: str
+    quantity: int
+    status: OrderStatus
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    note: str | None = None
+
+    @classmethod
+    def create(
+        cls, *, customer: str, product: str, quantity: int, note: str | None = None
+    ) -> Order:
+        at = now()
+        return cls(
+            id=new_id(),
+            customer=customer,
+            product=product,
+            quantity=quantity,
+            status=OrderStatus.PENDING,
+            version=1,
+            created_at=at,
+            updated_at=at,
+            note=note,
+        )
+
+    def transition(self, target: OrderStatus) -> Order:
+        """The order moved to `target`, one version later; IllegalTransition if not allowed."""
+        if target not in TRANSITIONS[self.status]:
+            raise IllegalTransition(
+                self.id, self.status.value, target.value, allowed_next(self.status)
+            )
+        return replace(self, status=target, version=self.version + 1, updated_at=now())
+
+    @classmethod
+    def from_public(cls, data: dict[str, Any]) -> Order:
+        """Inverse of public(): an order read back from a stored response."""
+        return cls(
+            id=data["id"],
+            customer=data["customer"],
+            product=data["product"],
+            quantity=int(data["quantity"]),
+            status=OrderStatus(data["status"]),
+            version=int(data["version"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+            note=data.get("note"),
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The order as the API and events show it."""
+        return {
+            "id": self.id,
+            "customer": self.customer,
+            "product": self.product,
+            "quantity": self.quantity,
+            "note": self.note,
+            "status": self.status.value,
+            "version": self.version,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "allowed_transitions": allowed_next(self.status),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """A fact to publish on the bus; stored in the same transaction as the order change."""
+
+    detail_type: str
+    order_id: str
+    detail: dict[str, Any]
+    id: str = field(default_factory=new_id)
+    occurred_at: datetime = field(default_factory=now)
+
+    @classmethod
+    def created(cls, order: Order) -> OrderEvent:
+        return cls._for("OrderCreated", order, previous_status=None)
+
+    @classmethod
+    def status_changed(cls, order: Order, previous: OrderStatus) -> OrderEvent:
+        return cls._for("OrderStatusChanged", order, previous_status=previous.value)
+
+    @classmethod
+    def _for(cls, detail_type: str, order: Order, previous_status: str | None) -> OrderEvent:
+        event_id = new_id()
+        detail: dict[str, Any] = {
+            "schema_version": EVENT_SCHEMA_VERSION,
+            "event_id": event_id,
+            "occurred_at": order.updated_at.isoformat(),
+            "order": order.public(),
+        }
+        if previous_status is not None:
+            detail["previous_status"] = previous_status
+        return cls(
+            detail_type=detail_type,
+            order_id=order.id,
+            detail=detail,
+            id=event_id,
+            occurred_at=order.updated_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    """A page request for the list endpoint."""
+
+    status: OrderStatus | None = None
+    customer: str | None = None
+    limit: int = 20
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    items: list[Order]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An outbox record as kept beside its order: what was sent and whether the bus took it."""
+
+    id: str
+    detail_type: str
+    occurred_at: str
+    detail: dict[str, Any]
+    published_at: str | None
+    bus_event_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentUpload:
+    attachment_id: str
+    key: str
+    url: str
+    fields: dict[str, str]
+    expires_in: int
+    max_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    attachment_id: str
+    filename: str
+    size: int
+    last_modified: str
+    download_url: str
+    expires_in: int

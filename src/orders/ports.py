@@ -1,0 +1,72 @@
+"""What the service needs from the outside world. Adapters implement these; tests fake them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from orders.domain.model import (
+        Attachment,
+        AttachmentUpload,
+        Order,
+        OrderEvent,
+        OrderPage,
+        OrderQuery,
+        StoredEvent,
+    )
+
+
+class OrderRepository(Protocol):
+    def add(self, order: Order, event: OrderEvent) -> None:
+        """Store a new order and its event in one transaction."""
+
+    def get(self, order_id: str) -> Order:
+        """The order, or OrderNotFound."""
+
+    def save_transition(self, order: Order, *, expected_version: int, event: OrderEvent) -> None:
+        """Store the changed order and its event atomically, only if still at expected_version."""
+
+    def page(self, query: OrderQuery) -> OrderPage:
+        """A page of orders, newest first, by key or index queries only."""
+
+    def events(self, order_id: str) -> list[StoredEvent]:
+        """The outbox records of an order, oldest first."""
+
+    def mark_published(self, *, order_id: str, sort_key: str, bus_event_id: str) -> None:
+        """Record that the bus accepted an outbox record."""
+
+    def ping(self) -> None:
+        """Raise DependencyUnavailable when the table cannot be reached."""
+
+
+class AttachmentStore(Protocol):
+    def presign_upload(
+        self, *, order_id: str, filename: str, content_type: str, max_bytes: int
+    ) -> AttachmentUpload:
+        """A presigned POST the client uploads one file with."""
+
+    def for_order(self, order_id: str) -> list[Attachment]:
+        """The order's attachments with presigned download URLs."""
+
+    def ping(self) -> None:
+        """Raise DependencyUnavailable when the bucket cannot be reached."""
+
+
+class EventPublisher(Protocol):
+    def publish(self, entries: list[dict[str, Any]]) -> list[str | None]:
+        """Send entries; per entry the bus's event id, or None where the bus refused it."""
+
+    def ping(self) -> None:
+        """Raise DependencyUnavailable when the bus cannot be reached."""
+
+
+class Idempotency(Protocol):
+    def run(
+        self, *, key: str, payload: dict[str, Any], operation: Callable[[], dict[str, Any]]
+    ) -> tuple[dict[str, Any], bool]:
+        """Run operation once per key; a replay returns (stored result, True).
+
+        The same key with another payload raises IdempotencyConflict.
+        """

@@ -1,0 +1,158 @@
+"""Use cases of the orders service. Pure logic over the ports: no boto3, no HTTP."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from orders.domain.errors import AttachmentRejected, DependencyUnavailable, VersionConflict
+from orders.domain.model import Order, OrderEvent, OrderStatus
+from orders.observability import MetricName, count, logger
+
+if TYPE_CHECKING:
+    from orders.domain.model import (
+        Attachment,
+        AttachmentUpload,
+        OrderPage,
+        OrderQuery,
+        StoredEvent,
+    )
+    from orders.ports import AttachmentStore, EventPublisher, Idempotency, OrderRepository
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    customer: str
+    product: str
+    quantity: int
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    order: Order
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentPolicy:
+    max_bytes: int
+    allowed_content_types: frozenset[str]
+
+
+class OrderService:
+    def __init__(
+        self,
+        *,
+        repository: OrderRepository,
+        attachments: AttachmentStore,
+        publisher: EventPublisher,
+        idempotency: Idempotency,
+        attachment_policy: AttachmentPolicy,
+    ) -> None:
+        self._repo = repository
+        self._attachments = attachments
+        self._publisher = publisher
+        self._idempotency = idempotency
+        self._policy = attachment_policy
+
+    def create(self, new: NewOrder, *, idempotency_key: str | None = None) -> Created:
+        """Create an order with its OrderCreated event; once per Idempotency-Key."""
+        if idempotency_key is None:
+            return Created(self._create(new), replayed=False)
+        payload = {
+            "customer": new.customer,
+            "product": new.product,
+            "quantity": new.quantity,
+            "note": new.note,
+        }
+        stored, replayed = self._idempotency.run(
+            key=idempotency_key,
+            payload=payload,
+            operation=lambda: self._create(new).public(),
+        )
+        if replayed:
+            count(MetricName.IDEMPOTENT_REPLAYS)
+            logger.info("idempotent replay", order_id=stored["id"])
+        return Created(Order.from_public(stored), replayed=replayed)
+
+    def _create(self, new: NewOrder) -> Order:
+        order = Order.create(
+            customer=new.customer, product=new.product, quantity=new.quantity, note=new.note
+        )
+        self._repo.add(order, OrderEvent.created(order))
+        count(MetricName.ORDERS_CREATED)
+        logger.info("order created", order_id=order.id, customer=order.customer)
+        return order
+
+    def get(self, order_id: str) -> Order:
+        return self._repo.get(order_id)
+
+    def page(self, query: OrderQuery) -> OrderPage:
+        return self._repo.page(query)
+
+    def change_status(self, order_id: str, target: OrderStatus, *, expected_version: int) -> Order:
+        """Move an order along its lifecycle, only from the version the caller read."""
+        current = self._repo.get(order_id)
+        if current.version != expected_version:
+            raise VersionConflict(order_id, expected_version, current.version)
+        changed = current.transition(target)
+        event = OrderEvent.status_changed(changed, previous=current.status)
+        self._repo.save_transition(changed, expected_version=current.version, event=event)
+        count(MetricName.ORDER_STATUS_CHANGED)
+        logger.info(
+            "order status changed",
+            order_id=order_id,
+            previous_status=current.status.value,
+            status=changed.status.value,
+            version=changed.version,
+        )
+        return changed
+
+    def events(self, order_id: str) -> list[StoredEvent]:
+        self._repo.get(order_id)  # a 404 for an unknown order, not an empty list
+        return self._repo.events(order_id)
+
+    def request_upload(
+        self, order_id: str, *, filename: str, content_type: str, size: int | None
+    ) -> AttachmentUpload:
+        if content_type not in self._policy.allowed_content_types:
+            allowed = ", ".join(sorted(self._policy.allowed_content_types))
+            raise AttachmentRejected(
+                f"content_type {content_type!r} is not allowed (allowed: {allowed})"
+            )
+        if size is not None and size > self._policy.max_bytes:
+            raise AttachmentRejected(
+                f"size {size} is over the limit of {self._policy.max_bytes} bytes"
+            )
+        self._repo.get(order_id)
+        return self._attachments.presign_upload(
+            order_id=order_id,
+            filename=filename,
+            content_type=content_type,
+            max_bytes=self._policy.max_bytes,
+        )
+
+    def attachments(self, order_id: str) -> list[Attachment]:
+        self._repo.get(order_id)
+        return self._attachments.for_order(order_id)
+
+    def readiness(self) -> dict[str, str]:
+        """Each dependency's state, checked at the same time: 'ok' or why it failed."""
+        checks = {
+            "dynamodb": self._repo.ping,
+            "s3": self._attachments.ping,
+            "eventbridge": self._publisher.ping,
+        }
+
+        def run(check: object) -> str:
+            try:
+                check()  # type: ignore[operator]
+            except DependencyUnavailable as exc:
+                return exc.reason
+            return "ok"
+
+        with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+            results = dict(zip(checks, pool.map(run, checks.values()), strict=True))
+        return results

@@ -1,0 +1,76 @@
+"""The one place that reads the environment.
+
+Everything the service needs is named here, so a missing or malformed setting
+fails at start with the variable's name instead of deep inside a request.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """Raised at start when the environment does not describe a usable service."""
+
+
+class Settings(BaseSettings):
+    """Service configuration. Variables are ORDERS_<FIELD> unless an alias says otherwise."""
+
+    model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore", frozen=True)
+
+    table_name: str = Field(min_length=3, max_length=255)
+    bucket_name: str = Field(min_length=3, max_length=63)
+    event_bus_name: str = Field(min_length=1, max_length=256)
+    kms_key_id: str = Field(min_length=1, description="Key id, ARN or alias of the shared KMS key")
+    region: str = Field(
+        min_length=1, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    # Read by the SDK itself too; kept here only so logs and readiness can say where AWS is.
+    endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+
+    event_source: str = "orders.service"
+    # Completed idempotency records: how long a replayed Idempotency-Key returns the same answer.
+    idempotency_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # Outside Lambda there is no remaining-time clock: an in-progress idempotency record
+    # expires after this many seconds, so a crashed request does not block its key for long.
+    request_timeout_seconds: int = Field(default=30, ge=1, le=900)
+    presign_expiry_seconds: int = Field(default=900, ge=60, le=900)
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=5 * 1024**3)
+    allowed_content_types: frozenset[str] = frozenset(
+        {"application/pdf", "image/png", "image/jpeg", "text/plain", "text/csv"}
+    )
+    # One place for bounded retries of every AWS call (botocore standard mode).
+    aws_max_attempts: int = Field(default=3, ge=1, le=10)
+    aws_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    aws_read_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # X-Ray: imported only when on (Lambda sets it; Fargate with the collector sidecar).
+    tracing_enabled: bool = False
+
+
+def load_settings() -> Settings:
+    """Build settings from the environment, naming every missing or invalid variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            problems.append(f"{_variable_for(field)}: {error['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def _variable_for(field: str) -> str:
+    if field in {"AWS_REGION", "AWS_DEFAULT_REGION", "region"}:
+        return "AWS_REGION"
+    if field in {"AWS_ENDPOINT_URL", "endpoint_url"}:
+        return "AWS_ENDPOINT_URL"
+    return f"ORDERS_{field.upper()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings for this process, read once."""
+    return load_settings()

@@ -1,0 +1,48 @@
+"""Configuration fails at start, naming what is missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from orders.settings import SettingsError, load_settings
+
+
+def test_missing_settings_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ORDERS_TABLE_NAME", "ORDERS_BUCKET_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ORDERS_EVENT_BUS_NAME", "bus")
+    monkeypatch.setenv("ORDERS_KMS_KEY_ID", "key")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert "ORDERS_TABLE_NAME" in message
+    assert "ORDERS_BUCKET_NAME" in message
+    assert "AWS_REGION" in message
+    assert "ORDERS_EVENT_BUS_NAME" not in message
+
+
+def test_malformed_value_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORDERS_TABLE_NAME", "t" * 10)
+    monkeypatch.setenv("ORDERS_BUCKET_NAME", "bucket")
+    monkeypatch.setenv("ORDERS_EVENT_BUS_NAME", "bus")
+    monkeypatch.setenv("ORDERS_KMS_KEY_ID", "key")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("ORDERS_PRESIGN_EXPIRY_SECONDS", "3600")
+    with pytest.raises(SettingsError, match="ORDERS_PRESIGN_EXPIRY_SECONDS"):
+        load_settings()
+
+
+def test_valid_environment_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "ORDERS_TABLE_NAME": "orders",
+        "ORDERS_BUCKET_NAME": "bucket",
+        "ORDERS_EVENT_BUS_NAME": "bus",
+        "ORDERS_KMS_KEY_ID": "key",
+        "AWS_REGION": "eu-west-1",
+        "ORDERS_TRACING_ENABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.region == "eu-west-1"
+    assert settings.tracing_enabled is True
+    assert settings.presign_expiry_seconds <= 900
