@@ -45,3 +45,8 @@ unit: $(STAMP) ## only the fast tests (no templates, no processes)
 
 clean: ## remove virtualenvs and build output
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# Each area keeps its own targets in make/<area>.mk (infra: deploy/destroy and the
+# SAM build targets; dev: dev/seed/invoke; bench: bench). They may use the
+# variables above: $(PY), $(VENV), $(TOOLS), $(STAMP), $(TOOLS_STAMP).
+-include make/*.mk
