@@ -1,0 +1,1 @@
+"""Baseline apps: what a user would write by hand instead of this service."""

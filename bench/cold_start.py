@@ -1,0 +1,319 @@
+"""Cold init of the Lambda handler from the built artifact, and what bytecode does to it.
+
+Each sample is a fresh interpreter (`python -I -S -B`: no site-packages, no env-driven
+paths, no .pyc written, so one run cannot warm the next) whose sys.path is only the
+artifact, as on Lambda. Inside the process we time from the first import to the handler
+having served one request (GET /api/health, an API Gateway v2 event, no AWS call); the
+parent also times the whole process (wall). Variants are interleaved round by round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sysconfig
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import (
+    EVENTS,
+    OUT,
+    PYTHON,
+    ROOT,
+    Result,
+    artifact,
+    emit,
+    function_env,
+    median,
+    rounds,
+)
+
+HEALTH_EVENT = EVENTS / "apigw-v2" / "health.json"
+BASELINES = ROOT / "bench" / "baselines"
+
+# Runs inside the fresh interpreter: argv = [path-list, module:attr, event file].
+PROBE = """\
+import time
+_t0 = time.perf_counter()
+import sys
+sys.path[:0] = sys.argv[1].split(":")
+import importlib, json
+_mod, _, _attr = sys.argv[2].partition(":")
+handler = getattr(importlib.import_module(_mod), _attr)
+with open(sys.argv[3], "rb") as f:
+    event = json.load(f)
+class Context:
+    function_name = "orders-api"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:orders-api"
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    log_group_name = "/aws/lambda/orders-api"
+    log_stream_name = "2026/01/01/[$LATEST]abc"
+    def get_remaining_time_in_millis(self):
+        return 29000
+response = handler(event, Context())
+_elapsed = time.perf_counter() - _t0
+sys.stdout.flush()
+sys.stderr.write("\\nBENCH " + json.dumps({"init_s": _elapsed, "status": response["statusCode"]}) + "\\n")
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    label: str
+    path: list[Path]
+    target: str | None  # module:attr, or None for `python -c pass`
+    env: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    init_s: float  # inside the process: first import -> one response
+    wall_s: float  # the whole process, interpreter start to exit
+
+
+def run_once(variant: Variant) -> Sample:
+    flags = [PYTHON, "-I", "-S", "-B"]
+    if variant.target is None:
+        argv = [*flags, "-c", "pass"]
+    else:
+        path = os.pathsep.join(str(p) for p in variant.path)
+        argv = [*flags, "-c", PROBE, path, variant.target, str(HEALTH_EVENT)]
+    started = time.perf_counter()
+    proc = subprocess.run(argv, env=variant.env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{variant.label}: exit {proc.returncode}\n{proc.stderr[-3000:]}")
+    if variant.target is None:
+        return Sample(init_s=0.0, wall_s=wall)
+    line = [ln for ln in proc.stderr.splitlines() if ln.startswith("BENCH ")][-1]
+    data = json.loads(line.removeprefix("BENCH "))
+    if data["status"] != 200:
+        raise RuntimeError(f"{variant.label}: answered {data['status']}\n{proc.stdout[-2000:]}")
+    return Sample(init_s=float(data["init_s"]), wall_s=wall)
+
+
+def interleave(variants: list[Variant], n: int) -> dict[str, list[Sample]]:
+    """n rounds; each round runs every variant once, starting one later than the last round."""
+    samples: dict[str, list[Sample]] = {v.label: [] for v in variants}
+    for i in range(n):
+        order = variants[i % len(variants) :] + variants[: i % len(variants)]
+        for variant in order:
+            samples[variant.label].append(run_once(variant))
+    return samples
+
+
+def _site_packages(path: Path) -> list[Path]:
+    """The artifact is self-contained; src/ (the fallback) needs the venv's packages."""
+    if path.name == "src":
+        return [path, Path(sysconfig.get_paths()["purelib"])]
+    return [path]
+
+
+def _baseline_dir() -> Path:
+    """The baseline app, precompiled like the artifact (it is one small module)."""
+    target = OUT / "baselines"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(BASELINES / "bare_mangum.py", target / "bare_mangum.py")
+    _compile(target)
+    return target
+
+
+def cold_init(quick: bool) -> list[Result]:
+    art, note = artifact()
+    paths = _site_packages(art)
+    env = function_env()
+    traced_env = function_env(
+        ORDERS_TRACING_ENABLED="true",
+        LAMBDA_TASK_ROOT=str(art),
+        AWS_LAMBDA_FUNCTION_NAME="orders-api",
+        _X_AMZN_TRACE_ID="Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000",
+        AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
+    )
+    ours = Variant("ours", paths, "orders.lambda_handler:handler", env)
+    base = Variant("bare", [_baseline_dir(), *paths], "bare_mangum:handler", env)
+    nothing = Variant("pass", [], None, env)
+    traced = Variant("ours-traced", paths, "orders.lambda_handler:handler", traced_env)
+    n = rounds(quick, 12)
+    s = interleave([ours, base, nothing, traced], n)
+    init = {k: median([x.init_s for x in v]) for k, v in s.items()}
+    wall = {k: median([x.wall_s for x in v]) for k, v in s.items()}
+    where = f"artifact {art.relative_to(ROOT)}; GET /api/health (API Gateway v2 event)"
+    note = f"{where}; {note}" if note else where
+    return [
+        Result(
+            "cold init: our handler / bare FastAPI+Mangum (5 routes)",
+            init["ours"],
+            init["bare"],
+            1.0,
+            "<=",
+            unit="s",
+            note=f"in-process, import to first response; tracing off; {note}",
+            samples=n,
+        ),
+        Result(
+            "cold init wall: our handler / bare FastAPI+Mangum",
+            wall["ours"],
+            wall["bare"],
+            None,
+            unit="s",
+            note="whole process, interpreter start to exit (informational)",
+            samples=n,
+        ),
+        Result(
+            "cold init wall: our handler / python -c pass",
+            wall["ours"],
+            wall["pass"],
+            None,
+            unit="s",
+            note="whole process (informational)",
+            samples=n,
+        ),
+        Result(
+            "cold init, tracing on (as deployed) / bare FastAPI+Mangum",
+            init["ours-traced"],
+            init["bare"],
+            None,
+            unit="s",
+            note="ORDERS_TRACING_ENABLED=true + Lambda env: X-Ray SDK loaded (informational)",
+            samples=n,
+        ),
+    ]
+
+
+# --- bytecode ---------------------------------------------------------------------------
+
+
+def _fingerprint(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        st = path.stat()
+        digest.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _writable(root: Path) -> None:
+    for dirpath, _dirs, files in os.walk(root):
+        os.chmod(dirpath, 0o755)
+        for name in files:
+            os.chmod(os.path.join(dirpath, name), 0o644)
+
+
+def _strip_pyc(root: Path) -> None:
+    for cache in list(root.rglob("__pycache__")):
+        shutil.rmtree(cache)
+    for pyc in root.rglob("*.pyc"):
+        pyc.unlink()
+
+
+def _compile(root: Path) -> None:
+    subprocess.run(
+        [PYTHON, "-m", "compileall", "-q", "-j0", "--invalidation-mode", "unchecked-hash", str(root)],
+        check=True,
+    )
+
+
+def _read_only(root: Path) -> None:
+    """As Lambda's /var/task: nothing can be written (root ignores it; -B covers that)."""
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            p = os.path.join(dirpath, name)
+            os.chmod(p, stat.S_IMODE(os.stat(p).st_mode) & ~0o222)
+        os.chmod(dirpath, stat.S_IMODE(os.stat(dirpath).st_mode) & ~0o222)
+
+
+def prepare_copies(art: Path) -> tuple[Path, Path]:
+    """bench/out/bytecode/{nopyc,precompiled}: the artifact without and with fresh .pyc.
+
+    Rebuilt only when the artifact's sources change (compiling takes a while).
+    """
+    base = OUT / "bytecode"
+    stamp = base / "fingerprint"
+    nopyc, precompiled = base / "nopyc", base / "precompiled"
+    fingerprint = _fingerprint(art)
+    if stamp.is_file() and stamp.read_text() == fingerprint and nopyc.is_dir():
+        return nopyc, precompiled
+    if base.exists():
+        _writable(base)
+        shutil.rmtree(base)
+    base.mkdir(parents=True)
+    for copy in (nopyc, precompiled):
+        shutil.copytree(art, copy, symlinks=True)
+        _strip_pyc(copy)
+    _compile(precompiled)
+    _read_only(nopyc)
+    stamp.write_text(fingerprint)
+    return nopyc, precompiled
+
+
+def bytecode(quick: bool) -> list[Result]:
+    art, note = artifact()
+    if note:
+        return [
+            Result(
+                "bytecode: shipped / precompiled artifact cold init",
+                float("nan"),
+                float("nan"),
+                1.05,
+                "<=",
+                note="no sam build output: nothing shipped to measure",
+            )
+        ]
+    nopyc, precompiled = prepare_copies(art)
+    env = function_env()
+    target = "orders.lambda_handler:handler"
+    variants = [
+        Variant("shipped", [art], target, env),
+        Variant("precompiled", [precompiled], target, env),
+        Variant("nopyc", [nopyc], target, env),
+    ]
+    n = rounds(quick, 10)
+    s = interleave(variants, n)
+    init = {k: median([x.init_s for x in v]) for k, v in s.items()}
+    pyc = sum(1 for _ in art.rglob("*.pyc"))
+    return [
+        Result(
+            "bytecode: shipped / precompiled artifact cold init",
+            init["shipped"],
+            init["precompiled"],
+            1.05,
+            "<=",
+            unit="s",
+            note=f"shipped = sam build output as is ({pyc} .pyc files)",
+            samples=n,
+        ),
+        Result(
+            "bytecode: no .pyc (read-only) / precompiled artifact cold init",
+            init["nopyc"],
+            init["precompiled"],
+            None,
+            unit="s",
+            note="what a build that strips .pyc costs on every cold start (informational)",
+            samples=n,
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=["cold", "bytecode"])
+    args = parser.parse_args()
+    results = []
+    if args.only in (None, "cold"):
+        results += cold_init(args.quick)
+    if args.only in (None, "bytecode"):
+        results += bytecode(args.quick)
+    emit(results)
+
+
+if __name__ == "__main__":
+    main()

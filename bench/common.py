@@ -1,0 +1,133 @@
+"""What every measurement shares: paths, the result shape, medians, the function's env."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+EVENTS = ROOT / "events"
+# What `sam build` makes for the API function (template.yaml: ApiFunction, BuildMethod makefile).
+SAM_ARTIFACT = ROOT / ".aws-sam" / "build" / "ApiFunction"
+PYTHON = sys.executable
+REGION = "us-east-1"
+
+Op = Literal["<=", ">="]
+
+
+@dataclass(slots=True)
+class Result:
+    """One line of the table and one object of results.json.
+
+    `target`/`op` are None for figures reported without a target (absolute or informational).
+    """
+
+    name: str
+    value: float
+    baseline: float | None
+    target: float | None
+    op: Op | None = None
+    unit: str = ""
+    note: str = ""
+    samples: int = 0
+    ratio: float | None = field(init=False)
+    passed: bool | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ratio = self.value / self.baseline if self.baseline else None
+        measured = self.ratio if self.baseline is not None else self.value
+        if self.target is None or self.op is None or measured is None:
+            self.passed = None
+        elif self.op == "<=":
+            self.passed = measured <= self.target
+        else:
+            self.passed = measured >= self.target
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["pass"] = data.pop("passed")
+        return data
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def rounds(quick: bool, full: int) -> int:
+    """One iteration in --quick (the smoke run), else `full` (at least 10 for medians)."""
+    return 1 if quick else max(10, full)
+
+
+def artifact() -> tuple[Path, str]:
+    """The built API function, or src/ with a note saying the figure is not the artifact's."""
+    if (SAM_ARTIFACT / "orders" / "lambda_handler.py").is_file():
+        return SAM_ARTIFACT, ""
+    return ROOT / "src", "no sam build output: measured src/ with the venv's packages"
+
+
+def function_env(**extra: str) -> dict[str, str]:
+    """The env the Lambda function gets, with fake credentials and no network needed.
+
+    /api/health makes no AWS call, so nothing here has to answer. Tracing off unless
+    `extra` turns it on.
+    """
+    keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
+    return {
+        **keep,
+        "ORDERS_TABLE_NAME": "orders-bench",
+        "ORDERS_BUCKET_NAME": "orders-bench-attachments",
+        "ORDERS_EVENT_BUS_NAME": "orders-bench-bus",
+        "ORDERS_KMS_KEY_ID": "alias/orders-bench",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_SERVICE_NAME": "orders",
+        "POWERTOOLS_METRICS_NAMESPACE": "OrdersService",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pinned(core: int, argv: list[str]) -> list[str]:
+    """argv pinned to one core with taskset when there is one (and the core exists)."""
+    if shutil.which("taskset") and (os.cpu_count() or 1) > core:
+        return ["taskset", "-c", str(core), *argv]
+    return argv
+
+
+def emit(results: list[Result]) -> None:
+    """A module run as a script prints its results as JSON on the last line."""
+    print(json.dumps([r.as_json() for r in results]))
+
+
+def load(line: str) -> list[Result]:
+    out = []
+    for data in json.loads(line):
+        result = Result(
+            name=data["name"],
+            value=data["value"],
+            baseline=data["baseline"],
+            target=data["target"],
+            op=data["op"],
+            unit=data["unit"],
+            note=data["note"],
+            samples=data["samples"],
+        )
+        out.append(result)
+    return out
