@@ -1,0 +1,396 @@
+"""A small typed client for the orders API, shaped for the UI.
+
+Every failure reaches the caller as one of two exceptions:
+
+- `ApiUnavailable`: no answer at all (refused, timed out, DNS); the UI says the API is down.
+- `ApiError`: the API answered with an error; RFC 9457 problem+json is read into
+  `status`, `type`, `title` and `detail`, anything else keeps the status and a short text.
+
+Uploads go straight to the presigned S3 POST the API hands out, never through the API;
+S3 answers in XML, so its refusals are `UploadRejected`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Self
+
+import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+PROBLEM_PREFIX = "urn:orders:problem:"
+_S3_ERROR = re.compile(r"<Code>([^<]*)</Code>.*?<Message>([^<]*)</Message>", re.DOTALL)
+
+
+class ApiUnavailable(Exception):
+    """The API did not answer: connection refused, timeout, name resolution."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class ApiError(Exception):
+    """The API answered with an error status; problem+json fields when it sent them."""
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        type: str = "about:blank",
+        title: str = "",
+        detail: str = "",
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {type}: {detail or title}")
+        self.status = status
+        self.type = type
+        self.title = title
+        self.detail = detail
+        self.body: Mapping[str, Any] = body or {}
+
+    @property
+    def kind(self) -> str:
+        """The problem's slug, e.g. 'version-conflict' for urn:orders:problem:version-conflict."""
+        return self.type.removeprefix(PROBLEM_PREFIX)
+
+    @property
+    def is_conflict(self) -> bool:
+        return self.status == 409
+
+
+class UploadRejected(Exception):
+    """S3 refused the presigned POST (too big, wrong type, expired, ...)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: str
+    customer: str
+    product: str
+    quantity: int
+    note: str | None
+    status: str
+    version: int
+    created_at: str
+    updated_at: str
+    allowed_transitions: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            id=str(data["id"]),
+            customer=str(data["customer"]),
+            product=str(data["product"]),
+            quantity=int(data["quantity"]),
+            note=data.get("note"),
+            status=str(data["status"]),
+            version=int(data["version"]),
+            created_at=str(data["created_at"]),
+            updated_at=str(data["updated_at"]),
+            allowed_transitions=tuple(str(s) for s in data.get("allowed_transitions", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    items: list[Order]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    order: Order
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    attachment_id: str
+    filename: str
+    size: int
+    last_modified: str
+    download_url: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            attachment_id=str(data["attachment_id"]),
+            filename=str(data["filename"]),
+            size=int(data["size"]),
+            last_modified=str(data["last_modified"]),
+            download_url=str(data["download_url"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UploadTarget:
+    """Where and how to POST one file: the presigned URL and the form fields S3 checks."""
+
+    attachment_id: str
+    url: str
+    fields: dict[str, str]
+    max_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    detail_type: str
+    occurred_at: str
+    published_at: str | None
+    bus_event_id: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            id=str(data["id"]),
+            detail_type=str(data["detail_type"]),
+            occurred_at=str(data["occurred_at"]),
+            published_at=data.get("published_at"),
+            bus_event_id=data.get("bus_event_id"),
+            detail=dict(data.get("detail") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """/api/ready: 'ok', or which dependencies fail and why."""
+
+    status: str
+    checks: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def failing(self) -> dict[str, str]:
+        return {name: state for name, state in self.checks.items() if state != "ok"}
+
+
+class OrdersClient:
+    """The orders API over HTTP. One instance per process; it keeps a connection pool."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=f"{self.base_url}/api",
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+            headers={"Accept": "application/json, application/problem+json"},
+            transport=transport,
+        )
+        # Uploads and downloads go to S3, not the API: no base URL, a longer read timeout.
+        self._storage = httpx.Client(timeout=httpx.Timeout(max(timeout, 30.0), connect=5.0))
+
+    def close(self) -> None:
+        self._http.close()
+        self._storage.close()
+
+    # -- meta -------------------------------------------------------------------------
+
+    def health(self) -> str:
+        """Liveness: 'ok' when the process answers."""
+        return str(self._json("GET", "/health")["status"])
+
+    def ready(self) -> Readiness:
+        """Readiness of each dependency. A 503 is an answer here, not an error."""
+        response = self._send("GET", "/ready")
+        if response.status_code not in (200, 503):
+            raise _error(response)
+        body = _body(response)
+        if not isinstance(body, dict) or "checks" not in body:
+            raise _error(response)
+        return Readiness(
+            status=str(body.get("status", "unavailable")),
+            checks={str(k): str(v) for k, v in body["checks"].items()},
+        )
+
+    def statuses(self) -> list[str]:
+        """The order statuses, in lifecycle order, as the API's OpenAPI document names them.
+
+        Read from the API rather than written down here, so the UI never disagrees with it.
+        """
+        schema = self._json("GET", "/openapi.json")
+        enum = schema.get("components", {}).get("schemas", {}).get("OrderStatus", {}).get("enum")
+        return [str(s) for s in enum] if isinstance(enum, list) else []
+
+    # -- orders -----------------------------------------------------------------------
+
+    def list_orders(
+        self,
+        *,
+        status: str | None = None,
+        customer: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> OrderPage:
+        params: dict[str, str | int] = {"limit": limit}
+        if status:
+            params["status"] = status
+        if customer:
+            params["customer"] = customer
+        if cursor:
+            params["cursor"] = cursor
+        body = self._json("GET", "/orders", params=params)
+        return OrderPage(
+            items=[Order.from_json(item) for item in body["items"]],
+            next_cursor=body.get("next_cursor"),
+        )
+
+    def get_order(self, order_id: str) -> Order:
+        return Order.from_json(self._json("GET", f"/orders/{order_id}"))
+
+    def create_order(
+        self,
+        *,
+        customer: str,
+        product: str,
+        quantity: int,
+        note: str | None = None,
+        idempotency_key: str,
+    ) -> Created:
+        """Create an order; the same key and body again returns the same order (replayed)."""
+        payload: dict[str, Any] = {"customer": customer, "product": product, "quantity": quantity}
+        if note:
+            payload["note"] = note
+        response = self._send(
+            "POST", "/orders", json=payload, headers={"Idempotency-Key": idempotency_key}
+        )
+        if response.status_code != 201:
+            raise _error(response)
+        return Created(
+            order=Order.from_json(response.json()),
+            replayed=response.headers.get("Idempotent-Replayed") == "true",
+        )
+
+    def change_status(self, order_id: str, *, status: str, version: int) -> Order:
+        """Move the order on from the version the caller read; 409 if it changed since."""
+        body = {"status": status, "version": version}
+        return Order.from_json(self._json("PUT", f"/orders/{order_id}/status", json=body))
+
+    def cancel(self, order_id: str, *, version: int) -> Order:
+        body = {"version": version}
+        return Order.from_json(self._json("POST", f"/orders/{order_id}/cancel", json=body))
+
+    def events(self, order_id: str) -> list[Event]:
+        body = self._json("GET", f"/orders/{order_id}/events")
+        return [Event.from_json(item) for item in body["items"]]
+
+    # -- attachments ------------------------------------------------------------------
+
+    def attachments(self, order_id: str) -> list[Attachment]:
+        body = self._json("GET", f"/orders/{order_id}/attachments")
+        return [Attachment.from_json(item) for item in body["items"]]
+
+    def request_upload(
+        self, order_id: str, *, filename: str, content_type: str, size: int
+    ) -> UploadTarget:
+        body = self._json(
+            "POST",
+            f"/orders/{order_id}/attachments",
+            json={"filename": filename, "content_type": content_type, "size": size},
+        )
+        return UploadTarget(
+            attachment_id=str(body["attachment_id"]),
+            url=str(body["upload"]["url"]),
+            fields={str(k): str(v) for k, v in body["upload"]["fields"].items()},
+            max_bytes=int(body["max_bytes"]),
+        )
+
+    def upload(self, target: UploadTarget, *, filename: str, content: bytes) -> None:
+        """POST the file to S3 with the presigned fields (httpx sends fields before the file,
+        as S3 requires)."""
+        content_type = target.fields.get("Content-Type", "application/octet-stream")
+        try:
+            response = self._storage.post(
+                target.url,
+                data=target.fields,
+                files={"file": (filename, content, content_type)},
+            )
+        except httpx.HTTPError as exc:
+            raise ApiUnavailable(target.url, _reason(exc)) from exc
+        if response.status_code >= 300:
+            match = _S3_ERROR.search(response.text)
+            code, message = match.groups() if match else ("Error", response.text[:200])
+            raise UploadRejected(response.status_code, code, message)
+
+    def upload_attachment(
+        self, order_id: str, *, filename: str, content_type: str, content: bytes
+    ) -> str:
+        """Ask the API for a presigned POST, then send the file to S3. Returns the attachment id."""
+        target = self.request_upload(
+            order_id, filename=filename, content_type=content_type, size=len(content)
+        )
+        self.upload(target, filename=filename, content=content)
+        return target.attachment_id
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiUnavailable(self.base_url, _reason(exc)) from exc
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._send(method, path, **kwargs)
+        if response.is_error:
+            raise _error(response)
+        body = _body(response)
+        if not isinstance(body, dict):
+            raise ApiError(response.status_code, title="Unexpected response", detail="not JSON")
+        return body
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _error(response: httpx.Response) -> ApiError:
+    body = _body(response)
+    if isinstance(body, dict) and "status" in body and ("type" in body or "detail" in body):
+        return ApiError(
+            response.status_code,
+            type=str(body.get("type", "about:blank")),
+            title=str(body.get("title", "")),
+            detail=str(body.get("detail", "")),
+            body=body,
+        )
+    # Not problem+json: a proxy or load balancer answered. Keep it short; never a page of HTML.
+    text = " ".join(response.text.split())[:200]
+    return ApiError(
+        response.status_code, title=response.reason_phrase, detail=text or response.reason_phrase
+    )
+
+
+def _reason(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused or host unreachable"
+    return type(exc).__name__

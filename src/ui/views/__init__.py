@@ -1,0 +1,1 @@
+"""The page's parts: sidebar, Orders, New order and Order detail."""

@@ -1,0 +1,57 @@
+"""The sidebar: which API this UI talks to, and whether it is healthy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from ui.client import ApiError, ApiUnavailable, OrdersClient, Readiness
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What the badge shows: 'ok', 'degraded' (with the failing dependencies) or 'down'."""
+
+    state: str
+    message: str
+    failing: dict[str, str]
+
+
+def check_health(api: OrdersClient) -> Health:
+    """Liveness (/api/health) first: if the process does not answer, readiness is moot."""
+    try:
+        api.health()
+    except ApiUnavailable as exc:
+        return Health("down", f"not answering ({exc.reason})", {})
+    except ApiError as exc:
+        return Health("down", f"unhealthy: {exc.status} {exc.detail or exc.title}", {})
+    try:
+        readiness: Readiness = api.ready()
+    except (ApiUnavailable, ApiError) as exc:
+        return Health("degraded", f"readiness unknown: {exc}", {})
+    if readiness.ok:
+        return Health("ok", "all dependencies answer", {})
+    names = ", ".join(sorted(readiness.failing))
+    return Health("degraded", f"{names} unavailable", readiness.failing)
+
+
+def render_sidebar(api: OrdersClient) -> Health:
+    """Draw the sidebar and return the health it found, so the page can skip dead views."""
+    health = check_health(api)
+    with st.sidebar:
+        st.title(":material/inventory_2: Orders")
+        if health.state == "ok":
+            st.badge("API ok", icon=":material/check_circle:", color="green")
+        elif health.state == "degraded":
+            st.badge("API degraded", icon=":material/warning:", color="orange")
+            for name, reason in sorted(health.failing.items()):
+                st.caption(f"**{name}**: {reason}")
+            if not health.failing:
+                st.caption(health.message)
+        else:
+            st.badge("API down", icon=":material/error:", color="red")
+            st.caption(health.message)
+        st.caption(f"API: `{api.base_url}`")
+        st.button("Refresh", icon=":material/refresh:", key="refresh", width="stretch")
+    return health

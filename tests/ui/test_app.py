@@ -1,0 +1,331 @@
+"""Each screen of the Streamlit UI, driven by AppTest against a real API on loopback."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from streamlit.testing.v1 import AppTest
+
+from tests.ui.conftest import free_port
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page says, in one string to search."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    for kind in ("error", "warning", "info", "success", "subheader", "title"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Switch tabs as a click does: the label goes into the tabs' session-state key."""
+    at.session_state["tab"] = label
+    return at.run()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+# -- sidebar: health ------------------------------------------------------------------
+
+
+def test_sidebar_shows_a_healthy_api_and_its_url(ui, api_url):
+    at = ui().run()
+
+    assert not at.exception
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown) + "\n".join(
+        c.value for c in at.sidebar.caption
+    )
+    assert "API ok" in sidebar
+    assert api_url in sidebar
+    assert [t.label for t in at.tabs] == ["Orders", "New order", "Order detail"]
+
+
+def test_api_down_is_said_plainly_not_as_a_traceback(ui):
+    at = ui(f"http://127.0.0.1:{free_port()}").run()
+
+    assert not at.exception
+    assert "API down" in "\n".join(m.value for m in at.sidebar.markdown)
+    [error] = at.error
+    assert "is not answering" in error.value
+    assert "ORDERS_API_URL" in error.value
+    assert not at.tabs
+
+
+def test_degraded_api_names_the_failing_dependency(ui, apis):
+    at = ui(apis["degraded"]).run()
+
+    assert not at.exception
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown) + "\n".join(
+        c.value for c in at.sidebar.caption
+    )
+    assert "API degraded" in sidebar
+    assert "**s3**" in sidebar
+    # Degraded is not down: the orders still show.
+    assert [t.label for t in at.tabs] == ["Orders", "New order", "Order detail"]
+
+
+# -- Orders: filter and pages ---------------------------------------------------------
+
+
+def test_list_filters_by_customer_and_status(ui, api, new_order):
+    customer = unique("filter")
+    first = new_order(customer=customer, product="bolt")
+    second = new_order(customer=customer, product="nut")
+    api.put(f"/orders/{second['id']}/status", json={"status": "confirmed", "version": 1})
+    new_order(customer=unique("other"))
+    at = ui().run()
+
+    at.text_input(key="filter_customer").input(customer).run()
+    table = at.dataframe[0].value
+    assert set(table["Order"]) == {first["id"], second["id"]}
+    assert set(table["Customer"]) == {customer}
+
+    at.selectbox(key="filter_status").select("confirmed").run()
+    table = at.dataframe[0].value
+    assert list(table["Order"]) == [second["id"]]
+    assert list(table["Status"]) == ["confirmed"]
+    # The status choices come from the API's OpenAPI document.
+    assert at.selectbox(key="filter_status").options == [
+        "any", "pending", "confirmed", "shipped", "delivered", "cancelled",
+    ]  # fmt: skip
+
+
+def test_list_pages_with_the_api_cursor(ui, new_order):
+    customer = unique("pages")
+    ids = [new_order(customer=customer)["id"] for _ in range(12)]
+    at = ui().run()
+    at.text_input(key="filter_customer").input(customer).run()
+
+    first_page = list(at.dataframe[0].value["Order"])
+    assert len(first_page) == 10
+    assert at.button(key="list_previous").disabled
+
+    at.button(key="list_next").click().run()
+    second_page = list(at.dataframe[0].value["Order"])
+    assert len(second_page) == 2
+    assert set(first_page) | set(second_page) == set(ids)
+    assert at.button(key="list_next").disabled
+    assert "Page 2" in texts(at)
+
+    at.button(key="list_previous").click().run()
+    assert list(at.dataframe[0].value["Order"]) == first_page
+
+
+def test_no_match_says_so(ui):
+    at = ui().run()
+    at.text_input(key="filter_customer").input(unique("nobody")).run()
+
+    assert not at.dataframe
+    assert at.info[0].value == "No orders match."
+
+
+def test_open_an_order_from_the_list(ui, new_order):
+    customer = unique("open")
+    order = new_order(customer=customer, product="gear")
+    at = ui().run()
+    at.text_input(key="filter_customer").input(customer).run()
+
+    at.selectbox(key="list_open_choice").select(order["id"])
+    at.button(key="list_open").click().run()
+
+    assert at.session_state["tab"] == "Order detail"
+    assert at.text_input(key="order_id").value == order["id"]
+    assert at.subheader[0].value == f"gear for {customer}"
+
+
+# -- New order ------------------------------------------------------------------------
+
+
+def fill_new_order(at: AppTest, **values: object) -> AppTest:
+    for name, value in values.items():
+        [widget] = [
+            w
+            for w in at.get("text_input") + at.get("text_area") + at.get("number_input")
+            if str(w.key).startswith(f"new_order_{name}_")
+        ]
+        widget.set_value(value)
+    [submit] = [b for b in at.button if b.label == "Create order"]
+    submit.click()
+    return at.run()
+
+
+def test_create_an_order_and_land_on_it(ui, api):
+    customer = unique("create")
+    at = open_tab(ui().run(), "New order")
+
+    fill_new_order(at, customer=customer, product="sprocket", quantity=4, note="by Friday")
+
+    assert not at.exception
+    assert at.session_state["tab"] == "Order detail"
+    order_id = at.text_input(key="order_id").value
+    stored = api.get(f"/orders/{order_id}").json()
+    assert (stored["customer"], stored["product"], stored["quantity"], stored["note"]) == (
+        customer, "sprocket", 4, "by Friday",
+    )  # fmt: skip
+    assert f"Order `{order_id}` created" in at.success[0].value
+    # The form is fresh for the next order.
+    at = open_tab(at, "New order")
+    assert all(not w.value for w in at.get("text_input"))
+
+
+def test_a_second_click_on_the_same_form_creates_no_second_order(ui, api):
+    customer = unique("twice")
+    at = open_tab(ui().run(), "New order")
+    [submit] = [b for b in at.button if b.label == "Create order"]
+
+    fill_new_order(at, customer=customer, product="cog")
+    # The same (stale) button once more, as a double click delivers it.
+    submit.click()
+    at.run()
+
+    assert not at.exception
+    assert len(api.get("/orders", params={"customer": customer}).json()["items"]) == 1
+
+
+def test_the_api_names_the_bad_field(ui):
+    at = open_tab(ui().run(), "New order")
+
+    fill_new_order(at, customer="   ", product="cog")
+
+    assert at.session_state["tab"] == "New order"
+    [error] = at.error
+    assert "customer" in error.value
+    assert "(422)" in error.value
+
+
+# -- Order detail: moves, 409, attachments, events ------------------------------------
+
+
+def open_detail(ui, order_id: str) -> AppTest:  # type: ignore[no-untyped-def]
+    at = ui()
+    at.session_state["tab"] = "Order detail"
+    at.session_state["order_id"] = order_id
+    return at.run()
+
+
+def move_labels(at: AppTest) -> list[str]:
+    return [b.label for b in at.button if str(b.key).startswith("move_")]
+
+
+def test_only_allowed_moves_are_offered_through_to_delivered(ui, new_order):
+    order = new_order()
+    at = open_detail(ui, order["id"])
+    assert move_labels(at) == ["Mark confirmed", "Cancel order"]
+
+    for label, then in [
+        ("Mark confirmed", ["Mark shipped", "Cancel order"]),
+        ("Mark shipped", ["Mark delivered"]),
+        ("Mark delivered", []),
+    ]:
+        [button] = [b for b in at.button if b.label == label]
+        button.click().run()
+        assert not at.exception
+        assert not at.error, at.error[0].value
+        assert move_labels(at) == then
+
+    assert "delivered" in at.success[0].value
+    assert "is final" in texts(at)
+    assert "version 4" in texts(at)
+
+
+def test_cancel_sends_the_version_read(ui, new_order, api):
+    order = new_order()
+    at = open_detail(ui, order["id"])
+
+    at.button(key="move_cancelled").click().run()
+
+    assert api.get(f"/orders/{order['id']}").json()["status"] == "cancelled"
+    assert "cancelled" in at.success[0].value
+    assert move_labels(at) == []
+
+
+def test_a_change_by_someone_else_shows_a_clear_409(ui, new_order, api):
+    order = new_order()
+    at = open_detail(ui, order["id"])
+    # Another user confirms the order after this page showed version 1.
+    assert (
+        api.put(
+            f"/orders/{order['id']}/status", json={"status": "confirmed", "version": 1}
+        ).status_code
+        == 200
+    )
+
+    at.button(key="move_confirmed").click().run()
+
+    assert not at.exception
+    [error] = at.error
+    assert "someone else changed this order" in error.value
+    # The page now shows what is true: confirmed, version 2, and the moves from there.
+    assert "version 2" in texts(at)
+    assert move_labels(at) == ["Mark shipped", "Cancel order"]
+
+
+def test_a_409_for_a_move_no_longer_allowed_is_clear(ui, new_order, api):
+    order = new_order()
+    at = open_detail(ui, order["id"])
+    # Someone cancels it; this page still offers "Mark confirmed" from version 1.
+    api.post(f"/orders/{order['id']}/cancel", json={"version": 1})
+
+    at.button(key="move_confirmed").click().run()
+
+    [error] = at.error
+    assert error.value.startswith("**Conflict")
+    assert move_labels(at) == []
+
+
+def test_unknown_order_is_not_found(ui):
+    at = open_detail(ui, uuid.uuid4().hex)
+
+    assert not at.exception
+    assert "Not found" in at.warning[0].value
+
+
+def test_malformed_order_id_gets_the_api_message(ui):
+    at = open_detail(ui, "not-an-id")
+
+    assert not at.exception
+    assert "order_id" in at.error[0].value
+
+
+def test_upload_then_download_an_attachment(ui, new_order):
+    order = new_order()
+    at = open_detail(ui, order["id"])
+    assert "No attachments yet." in texts(at)
+
+    at.file_uploader[0].set_value(("packing-list.txt", b"12 boxes\n", "text/plain"))
+    at.button(key="upload").click().run()
+
+    assert not at.exception
+    assert "Uploaded `packing-list.txt`" in at.success[0].value
+    [download] = at.link_button
+    assert download.value == "Download"
+    response = httpx.get(download.proto.url, timeout=10)
+    assert response.status_code == 200
+    assert response.content == b"12 boxes\n"
+    # The uploader starts empty again.
+    assert at.file_uploader[0].value is None
+
+
+def test_a_refused_attachment_says_why(ui, new_order):
+    order = new_order()
+    at = open_detail(ui, order["id"])
+
+    at.file_uploader[0].set_value(("tool.exe", b"MZ", "application/x-msdownload"))
+    at.button(key="upload").click().run()
+
+    assert not at.exception
+    assert "not allowed" in at.error[0].value
+    assert not at.link_button
+
+
+def test_events_show_whether_the_bus_has_them(ui, new_order, api):
+    order = new_order()
+    api.put(f"/orders/{order['id']}/status", json={"status": "confirmed", "version": 1})
+    at = open_detail(ui, order["id"])
+
+    events = at.dataframe[0].value
+    assert list(events["Bus"]) == ["pending", "pending"]
+    assert "2 pending" in texts(at)
