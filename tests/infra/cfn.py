@@ -1,0 +1,187 @@
+"""Small CloudFormation helpers for the infra tests: load YAML with short-form intrinsics,
+resolve Conditions/Fn::If for given parameter values, and walk IAM policy statements.
+
+Only what our templates use is supported; anything else is left as it is, so a template
+that grows a new construct fails loudly in the assertions rather than being guessed at.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+CFORM = REPO / "cform"
+ROOT_TEMPLATE = REPO / "template.yaml"
+
+PSEUDO = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::StackName": "orders",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+_NO_VALUE = object()
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns !Ref, !GetAtt, !Sub, ... into their long JSON forms."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "Condition":
+        return {"Condition": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A CloudFormation YAML (or JSON) template as plain dicts with long-form intrinsics."""
+    return yaml.load(path.read_text(), Loader=_CfnLoader)
+
+
+def parameter_values(template: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Defaults of the template's Parameters, overridden by `given`, plus pseudo parameters."""
+    values = {
+        name: spec["Default"]
+        for name, spec in template.get("Parameters", {}).items()
+        if "Default" in spec
+    }
+    return {**PSEUDO, **values, **given}
+
+
+def _value(node: Any, params: dict[str, Any], conditions: dict[str, bool]) -> Any:
+    """Evaluate the parts of an expression that conditions need (Ref to parameters, Fn::If)."""
+    if isinstance(node, dict) and len(node) == 1:
+        ((key, arg),) = node.items()
+        if key == "Ref" and arg in params:
+            return params[arg]
+        if key == "Fn::If":
+            name, yes, no = arg
+            return _value(yes if conditions[name] else no, params, conditions)
+    return node
+
+
+def evaluate_conditions(template: dict[str, Any], params: dict[str, Any]) -> dict[str, bool]:
+    """Truth value of every entry of Conditions for these parameter values."""
+    definitions = template.get("Conditions", {})
+    results: dict[str, bool] = {}
+
+    def truth(node: Any) -> bool:
+        ((key, arg),) = node.items()
+        if key == "Condition":
+            return condition(arg)
+        if key == "Fn::Equals":
+            left, right = (_value(a, params, results) for a in arg)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not truth(arg[0])
+        if key == "Fn::And":
+            return all(truth(a) for a in arg)
+        if key == "Fn::Or":
+            return any(truth(a) for a in arg)
+        raise ValueError(f"unsupported condition function {key}")
+
+    def condition(name: str) -> bool:
+        if name not in results:
+            results[name] = truth(definitions[name])
+        return results[name]
+
+    for name in definitions:
+        condition(name)
+    return results
+
+
+def _prune(node: Any, params: dict[str, Any], conditions: dict[str, bool]) -> Any:
+    if isinstance(node, dict):
+        if len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Fn::If":
+                name, yes, no = arg
+                return _prune(yes if conditions[name] else no, params, conditions)
+            if key == "Ref" and arg == "AWS::NoValue":
+                return _NO_VALUE
+        out = {}
+        for key, value in node.items():
+            pruned = _prune(value, params, conditions)
+            if pruned is not _NO_VALUE:
+                out[key] = pruned
+        return out
+    if isinstance(node, list):
+        items = (_prune(item, params, conditions) for item in node)
+        return [item for item in items if item is not _NO_VALUE]
+    return node
+
+
+def resolve(template: dict[str, Any], given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The template as CloudFormation would create it for these parameter values:
+    resources and outputs whose Condition is false are gone, every Fn::If is decided, and
+    parameter Refs stay as they are (so the result is still a valid template to scan)."""
+    template = copy.deepcopy(template)
+    params = parameter_values(template, given or {})
+    conditions = evaluate_conditions(template, params)
+    for section in ("Resources", "Outputs"):
+        entries = template.get(section, {})
+        for name in [n for n, e in entries.items() if not conditions.get(e.get("Condition"), True)]:
+            del entries[name]
+    return _prune(template, params, conditions)
+
+
+def by_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    """Resources of one type, by logical id."""
+    return {
+        name: res
+        for name, res in template.get("Resources", {}).items()
+        if res.get("Type") == resource_type
+    }
+
+
+def nested_parameters(parent_params: dict[str, Any], stack: dict[str, Any]) -> dict[str, Any]:
+    """Parameters a nested stack gets, where the parent passes a literal or a parameter Ref."""
+    out = {}
+    for name, value in stack["Properties"].get("Parameters", {}).items():
+        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parent_params:
+            out[name] = parent_params[value["Ref"]]
+        elif isinstance(value, str | int | float):
+            out[name] = value
+    return out
+
+
+def policy_statements(node: Any) -> list[dict[str, Any]]:
+    """Every statement of every policy document anywhere in the tree."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in {"PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"} and isinstance(
+                value, dict
+            ):
+                statements = value.get("Statement", [])
+                found.extend(statements if isinstance(statements, list) else [statements])
+            else:
+                found.extend(policy_statements(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(policy_statements(item))
+    return found
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    """The Action (or NotAction) of a statement as a list of strings."""
+    value = statement.get("Action", statement.get("NotAction", []))
+    return [value] if isinstance(value, str) else list(value)

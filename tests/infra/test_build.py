@@ -1,0 +1,66 @@
+"""`sam build` offline: the functions' artifact holds the runtime dependencies, the package
+and its bytecode, and nothing from dev, test, the container server or the UI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.infra import cfn
+from tests.infra.tooling import run, tool
+
+# Import names that must never ship in the Lambda artifact.
+FORBIDDEN = {
+    "pytest", "_pytest", "moto", "hypothesis", "schemathesis", "ruff", "mypy", "playwright",
+    "uvicorn", "uvloop", "httptools", "watchfiles", "streamlit", "httpx", "awscrt", "OpenSSL",
+    "boto3_stubs", "mypy_boto3_dynamodb", "tests",
+}  # fmt: skip
+REQUIRED = {
+    "orders", "fastapi", "mangum", "aws_lambda_powertools", "pydantic", "pydantic_settings",
+    "aws_xray_sdk", "boto3",
+}  # fmt: skip
+# Unzipped Lambda limit is 250 MB; staying well under it keeps code download and cold start small.
+MAX_ARTIFACT_BYTES = 100 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sam-build")
+    proc = run(
+        [tool("sam"), "build", "--template", str(cfn.ROOT_TEMPLATE), "--build-dir", str(out)],
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return out
+
+
+@pytest.mark.parametrize("function", ["ApiFunction", "OutboxFunction"])
+def test_artifact_has_runtime_dependencies_only(build_dir: Path, function: str) -> None:
+    artifact = build_dir / function
+    top = {p.name.split("-")[0] if p.suffix == ".dist-info" else p.stem for p in artifact.iterdir()}
+    assert top >= REQUIRED
+    assert not top & FORBIDDEN, sorted(top & FORBIDDEN)
+    size = sum(p.stat().st_size for p in artifact.rglob("*") if p.is_file())
+    assert size < MAX_ARTIFACT_BYTES, f"{function} is {size / 2**20:.0f} MB"
+
+
+@pytest.mark.parametrize("function", ["ApiFunction", "OutboxFunction"])
+def test_artifact_ships_unchecked_hash_bytecode(build_dir: Path, function: str) -> None:
+    """Lambda's code directory is read-only: .pyc must ship, valid whatever the file mtimes."""
+    package = build_dir / function / "orders"
+    sources = sorted(package.rglob("*.py"))
+    assert sources
+    for source in sources:
+        compiled = list((source.parent / "__pycache__").glob(f"{source.stem}.cpython-*.pyc"))
+        assert compiled, f"no bytecode for {source.relative_to(package)}"
+        flags = int.from_bytes(compiled[0].read_bytes()[4:8], "little")
+        # PEP 552: bit 0 = hash-based, bit 1 = check_source; unchecked-hash is 0b01.
+        assert flags == 0b01, f"{compiled[0].name} flags {flags:#b}"
+    assert not list(package.rglob("test_*.py"))
+
+
+def test_built_template_points_at_the_artifacts(build_dir: Path) -> None:
+    built = cfn.load(build_dir / "template.yaml")
+    for function in ("ApiFunction", "OutboxFunction"):
+        assert built["Resources"][function]["Properties"]["CodeUri"] == function

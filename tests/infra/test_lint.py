@@ -1,0 +1,40 @@
+"""sam validate --lint and cfn-lint (with the serverless rules) on every template."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.infra import cfn
+from tests.infra.tooling import RAW_TEMPLATES, run, tool
+
+
+def test_sam_validate_lint() -> None:
+    proc = run([tool("sam"), "validate", "--lint", "--template", str(cfn.ROOT_TEMPLATE)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", RAW_TEMPLATES, ids=lambda p: p.name)
+def test_cfn_lint_clean(path: Path) -> None:
+    # Exit code is a bitmask (2 errors, 4 warnings, 8 informational): all must be clear.
+    proc = run([tool("cfn-lint"), "-a", "cfn_lint_serverless.rules", "-t", str(path)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", RAW_TEMPLATES, ids=lambda p: p.name)
+def test_every_suppression_says_why(path: Path) -> None:
+    """A cfn-lint ignore_checks sits under a comment; a checkov skip carries a comment."""
+    lines = path.read_text().splitlines()
+    for number, line in enumerate(lines):
+        if "ignore_checks" in line:
+            above = lines[number - 1].strip()
+            assert above.startswith("#"), f"{path.name}:{number + 1}: no comment above"
+            assert len(above) > 20, f"{path.name}:{number + 1}: say why"
+    template = cfn.load(path)
+    for name, resource in template.get("Resources", {}).items():
+        skips = resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        for skip in skips:
+            assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), (name, skip)
+            assert len(skip.get("comment", "")) >= 20, (name, skip["id"])
