@@ -1,0 +1,7 @@
+"""`python -m devstack`: see devstack.run."""
+
+import sys
+
+from devstack.run import main
+
+sys.exit(main())

@@ -1,0 +1,54 @@
+"""The commands the stack's children run: the containers' own, bound to loopback."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from devstack.config import LOOPBACK
+
+if TYPE_CHECKING:
+    from devstack.config import DevConfig
+
+
+def _tool(name: str) -> list[str]:
+    """The venv's console script when there is one (what the container runs), else `python -m`."""
+    script = Path(sys.executable).with_name(name)
+    return [str(script)] if script.is_file() else [sys.executable, "-m", name]
+
+
+def api_command(port: int) -> list[str]:
+    """The API container's command, `uvicorn orders.app:create_app --factory --host 0.0.0.0
+    --port 8000`, with only the host and port values changed: loopback and the chosen port."""
+    return [
+        *_tool("uvicorn"),
+        "orders.app:create_app",
+        "--factory",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+    ]
+
+
+def ui_command(config: DevConfig) -> list[str]:
+    """Streamlit on loopback, headless, no usage statistics."""
+    return [
+        *_tool("streamlit"),
+        "run",
+        str(config.ui_script),
+        "--server.port",
+        str(config.ui_port),
+        "--server.address",
+        LOOPBACK,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
+def outbox_command(stream_arn: str, dlq_url: str | None) -> list[str]:
+    argv = [sys.executable, "-m", "devstack.outbox_loop", "--stream-arn", stream_arn]
+    return [*argv, "--dlq-url", dlq_url] if dlq_url else argv

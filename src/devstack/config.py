@@ -1,0 +1,154 @@
+"""What `python -m devstack` was asked to do: flags first, then environment, then defaults."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_API_PORT = 8000
+DEFAULT_UI_PORT = 8501
+# moto_server's own default; events/local-env.json points `sam local` containers at it.
+DEFAULT_MOTO_PORT = 5000
+# The emulator's stack. Its resource names are stable across runs (see emulator.MOTO_SEED).
+LOCAL_STACK_NAME = "orders-local"
+
+
+def repo_root() -> Path:
+    """The checkout this package was installed from (editable install), else the working dir."""
+    candidate = Path(__file__).resolve().parents[2]
+    return candidate if (candidate / "cform" / "data.yaml").is_file() else Path.cwd()
+
+
+def default_state_dir() -> Path:
+    """Where logs and state.json live; gitignored."""
+    return repo_root() / ".dev"
+
+
+@dataclass(frozen=True, slots=True)
+class DevConfig:
+    api_port: int
+    ui_port: int
+    moto_port: int
+    moto_host: str
+    ui: bool
+    seed: bool
+    state_dir: Path
+    template: Path
+    ui_script: Path
+    # Set for `make dev AWS_PROFILE=...`: API and UI against a deployed stack, no emulator.
+    aws_profile: str | None
+    cloud_stack: str | None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.api_port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ui_port}"
+
+    @property
+    def endpoint_url(self) -> str:
+        # Clients always reach moto over loopback, even when it also listens on other addresses.
+        return f"http://{LOOPBACK}:{self.moto_port}"
+
+    @property
+    def cloud(self) -> bool:
+        return self.aws_profile is not None
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port")
+    return port
+
+
+def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> DevConfig:
+    """Build the config; `--flag` wins over the environment variable named in its help."""
+    env = os.environ if environ is None else environ
+    root = repo_root()
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack",
+        description="Run the orders system on loopback against an in-process AWS emulator.",
+    )
+    parser.add_argument(
+        "--api-port",
+        type=_port,
+        default=env.get("API_PORT", DEFAULT_API_PORT),
+        help="API port (env API_PORT, default %(default)s)",
+    )
+    parser.add_argument(
+        "--ui-port",
+        type=_port,
+        default=env.get("UI_PORT", DEFAULT_UI_PORT),
+        help="UI port (env UI_PORT, default %(default)s)",
+    )
+    parser.add_argument(
+        "--moto-port",
+        type=_port,
+        default=env.get("MOTO_PORT", DEFAULT_MOTO_PORT),
+        help="emulator port (env MOTO_PORT, default %(default)s)",
+    )
+    parser.add_argument(
+        "--moto-host",
+        default=env.get("MOTO_HOST", LOOPBACK),
+        help="address the emulator listens on (env MOTO_HOST); 0.0.0.0 lets "
+        "`sam local` containers on Linux reach it",
+    )
+    parser.add_argument(
+        "--no-ui",
+        dest="ui",
+        action="store_false",
+        default=env.get("DEV_UI", "1") != "0",
+        help="do not start the UI (env DEV_UI=0)",
+    )
+    parser.add_argument(
+        "--seed",
+        action="store_true",
+        default=env.get("DEV_SEED") == "1",
+        help="create a few sample orders once ready (env DEV_SEED=1)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=env.get("DEV_STATE_DIR", default_state_dir()),
+        help="logs and state.json (env DEV_STATE_DIR, default .dev/)",
+    )
+    parser.add_argument(
+        "--template",
+        type=Path,
+        default=root / "cform" / "data.yaml",
+        help="the data stack template (default cform/data.yaml)",
+    )
+    parser.add_argument(
+        "--aws-profile",
+        default=None,
+        help="run API and UI against a deployed stack with this profile (no emulator)",
+    )
+    parser.add_argument(
+        "--stack",
+        default=env.get("STACK"),
+        help="the deployed stack for --aws-profile (env STACK; default from samconfig.toml)",
+    )
+    args = parser.parse_args(argv)
+    return DevConfig(
+        api_port=int(args.api_port),
+        ui_port=int(args.ui_port),
+        moto_port=int(args.moto_port),
+        moto_host=args.moto_host,
+        ui=bool(args.ui),
+        seed=bool(args.seed),
+        state_dir=Path(args.state_dir).resolve(),
+        template=Path(args.template).resolve(),
+        ui_script=root / "src" / "ui" / "app.py",
+        aws_profile=args.aws_profile or None,
+        cloud_stack=args.stack or None,
+    )

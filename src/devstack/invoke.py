@@ -1,0 +1,132 @@
+"""`make invoke EVENT=<file>`: the real Lambda handler, in this process, against `make dev`'s data.
+
+For people without Docker (`sam local invoke` needs it). The event goes to
+`orders.lambda_handler.handler` (API Gateway v1/v2, ALB), or to
+`orders.outbox.handler` when it is a DynamoDB stream batch. stdout carries only the
+handler's response as JSON; the handler's own logs and metrics go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from devstack import state
+from devstack.config import default_state_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+NOT_RUNNING = "make dev is not running: start it in another terminal"
+TIMEOUT_SECONDS = 30  # the API function's Timeout in template.yaml
+
+
+@dataclass
+class LambdaContext:
+    """What Lambda passes as `context`, with the attributes Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    deadline: float = field(default_factory=lambda: time.monotonic() + TIMEOUT_SECONDS)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"local/{self.aws_request_id}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+def is_stream_batch(event: dict[str, Any]) -> bool:
+    records = event.get("Records") or []
+    return bool(records) and all(r.get("eventSource") == "aws:dynamodb" for r in records)
+
+
+def handler_for(event: dict[str, Any]) -> tuple[str, Callable[[dict[str, Any], Any], Any]]:
+    """(function logical id, handler) the event is meant for, as template.yaml routes them."""
+    if is_stream_batch(event):
+        from orders.outbox import handler as outbox
+
+        return "OutboxFunction", outbox
+    from orders.lambda_handler import handler as api
+
+    return "ApiFunction", api
+
+
+def emulator_answers(running: state.DevState) -> bool:
+    """The emulator answers and still holds the stack (not some other moto on that port)."""
+    if running.mode != "emulator" or running.endpoint_url is None:
+        return True
+    from devstack.emulator import cloudformation
+
+    try:
+        cloudformation(running.endpoint_url, timeout=2.0).describe_stacks(
+            StackName=running.stack_name
+        )
+    except Exception:  # refused, timed out, or no such stack: not the stack we wrote down
+        return False
+    return True
+
+
+def invoke(event: dict[str, Any], running: state.DevState) -> Any:
+    """Call the handler with the stack's environment; everything it prints goes to stderr."""
+    os.environ.update(running.env)
+    real_stdout = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout.flush()
+    saved = os.dup(1)
+    # At the descriptor level, so Powertools' logger and EMF metrics, whatever stream
+    # object they captured at import, land on stderr and stdout stays pure JSON.
+    os.dup2(2, 1)
+    try:
+        name, handler = handler_for(event)
+        response = handler(event, LambdaContext(function_name=f"{running.stack_name}-{name}"))
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+    with real_stdout:
+        real_stdout.write(json.dumps(response, indent=2, default=str) + "\n")
+    return response
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.invoke", description=__doc__)
+    parser.add_argument(
+        "event", type=Path, help="an event file, e.g. events/apigw-v2/list-orders.json"
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, default=default_state_dir(), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    try:
+        event = json.loads(args.event.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"make invoke: cannot read {args.event}: {exc}", file=sys.stderr)
+        return 2
+    running = state.read(args.state_dir)
+    if running is None or not emulator_answers(running):
+        print(NOT_RUNNING, file=sys.stderr)
+        return 1
+    invoke(event, running)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,277 @@
+"""`python -m devstack` (`make dev`): start the stack, say where it is, stop it all on a signal.
+
+Order: check every port, start the UI (the slowest to boot, and it needs nothing
+else to start), start the emulator and deploy the data stack, start the API and the
+outbox loop, wait until each answers, print the URLs. A child that dies stops the
+lot with its log's tail and a non-zero exit; SIGINT or SIGTERM stops the lot with 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from devstack import state
+from devstack.children import Child, stop_all
+from devstack.commands import api_command, outbox_command, ui_command
+from devstack.config import LOCAL_STACK_NAME, LOOPBACK, parse, repo_root
+from devstack.envs import child_env
+from devstack.ports import port_in_use
+from devstack.probe import http_ok
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from devstack.config import DevConfig
+    from devstack.emulator import Emulator
+
+READY_TIMEOUT_SECONDS = 60.0
+SUPERVISE_SECONDS = 0.5
+EXIT_PORT_IN_USE = 2
+
+
+class Stop(BaseException):
+    """SIGINT or SIGTERM arrived. A BaseException, so no `except Exception` swallows it."""
+
+
+class StartError(RuntimeError):
+    """The stack could not start; the message says why, in one line."""
+
+
+def _raise_stop(signum: int, _frame: Any) -> NoReturn:
+    raise Stop(signal.Signals(signum).name)
+
+
+def busy_ports(config: DevConfig) -> list[str]:
+    """One message per port that is taken, naming the variable that moves it."""
+    wanted = [("API_PORT", LOOPBACK, config.api_port)]
+    if config.ui:
+        wanted.append(("UI_PORT", LOOPBACK, config.ui_port))
+    if not config.cloud:
+        wanted.append(("MOTO_PORT", config.moto_host, config.moto_port))
+    return [
+        f"port {port} is in use (set {variable}=... or pass --{variable.lower().replace('_', '-')})"
+        for variable, host, port in wanted
+        if port_in_use(host, port)
+    ]
+
+
+def _shown(path: Path) -> str:
+    """A log path as the user typed it would be: relative to the working directory if inside."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+class Runner:
+    def __init__(self, config: DevConfig) -> None:
+        self.config = config
+        self.children: list[Child] = []
+        self.emulator: Emulator | None = None
+        self.started = time.monotonic()
+
+    def say(self, line: str) -> None:
+        print(line, flush=True)
+
+    def elapsed(self) -> str:
+        return f"{time.monotonic() - self.started:.1f} s"
+
+    def run(self) -> int:
+        config = self.config
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        # moto, werkzeug and boto log in this process: into a file, not over the status lines.
+        logging.basicConfig(
+            filename=config.state_dir / "moto.log",
+            filemode="w",
+            level=logging.INFO,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+            force=True,
+        )
+        logging.captureWarnings(True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _raise_stop)
+        try:
+            return self._run()
+        except Stop as stop:
+            self.say(f"{stop.args[0]}: stopping")
+            return 0
+        except StartError as exc:
+            print(f"make dev: {exc}", file=sys.stderr, flush=True)
+            return 1
+        finally:
+            # A second Ctrl-C must not cut the cleanup short; it is bounded anyway.
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
+            self.stop()
+
+    def _run(self) -> int:
+        config = self.config
+        where = "a deployed stack" if config.cloud else "the AWS emulator"
+        self.say(f"starting the orders system against {where}; logs in {_shown(config.state_dir)}/")
+        ui = self._start_ui()
+        stack_name, outputs, env, endpoint = self._data_plane()
+        api = self._spawn("api", api_command(config.api_port), child_env(env))
+        if not config.cloud:
+            command = outbox_command(outputs["TableStreamArn"], outputs.get("OutboxDlqUrl"))
+            self._spawn("outbox", command, child_env(env))
+        checks = {api.name: f"{config.api_url}/api/ready"}
+        if ui is not None:
+            checks[ui.name] = f"{config.ui_url}/_stcore/health"
+        self._wait_ready(checks)
+        state.write(
+            config.state_dir,
+            state.DevState(
+                runner_pid=os.getpid(),
+                mode="cloud" if config.cloud else "emulator",
+                api_url=config.api_url,
+                ui_url=config.ui_url if ui else None,
+                endpoint_url=endpoint,
+                stack_name=stack_name,
+                outputs=outputs,
+                env=env,
+                children={c.name: c.pid for c in self.children},
+            ),
+        )
+        self._print_ready(ui is not None)
+        if config.seed:
+            from devstack.seed import seed_orders
+
+            self.say(f"seeded {len(seed_orders(config.api_url))} sample orders")
+        return self._supervise()
+
+    def _start_ui(self) -> Child | None:
+        config = self.config
+        if not config.ui:
+            return None
+        if not config.ui_script.is_file():
+            self.say(f"  ui        not started: {_shown(config.ui_script)} does not exist yet")
+            return None
+        return self._spawn("ui", ui_command(config), child_env({"ORDERS_API_URL": config.api_url}))
+
+    def _data_plane(self) -> tuple[str, dict[str, str], dict[str, str], str | None]:
+        """(stack name, outputs, the service's environment, emulator endpoint or None)."""
+        config = self.config
+        if config.cloud:
+            return self._deployed_stack()
+        from devstack.emulator import Emulator, StackError, deploy_data_stack
+        from devstack.envs import emulator_env
+
+        self.emulator = Emulator(config.moto_host, config.moto_port)
+        try:
+            self.emulator.start()
+            outputs = deploy_data_stack(config.endpoint_url, config.template, LOCAL_STACK_NAME)
+        except StackError as exc:
+            raise StartError(str(exc)) from None
+        self.say(
+            f"  emulator  moto on {config.endpoint_url}, stack {LOCAL_STACK_NAME} from "
+            f"{_shown(config.template)} ({self.elapsed()})"
+        )
+        return (
+            LOCAL_STACK_NAME,
+            outputs,
+            emulator_env(outputs, config.endpoint_url),
+            config.endpoint_url,
+        )
+
+    def _deployed_stack(self) -> tuple[str, dict[str, str], dict[str, str], None]:
+        from devstack.cloud import CloudError, default_stack_name, deployed_stack
+
+        config = self.config
+        assert config.aws_profile is not None
+        stack_name = config.cloud_stack or default_stack_name(repo_root())
+        if stack_name is None:
+            raise StartError("name the deployed stack: make dev AWS_PROFILE=... STACK=<stack name>")
+        try:
+            outputs, env = deployed_stack(config.aws_profile, stack_name)
+        except CloudError as exc:
+            raise StartError(str(exc)) from None
+        self.say(f"  stack     {stack_name} with profile {config.aws_profile} ({self.elapsed()})")
+        return stack_name, outputs, env, None
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+        child = Child(name, argv, env, self.config.state_dir / f"{name}.log", repo_root())
+        child.start()
+        self.children.append(child)
+        return child
+
+    def _wait_ready(self, checks: dict[str, str]) -> None:
+        """Until every URL answers 200; a child that exits meanwhile is a start error."""
+        pending = dict(checks)
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while True:
+            self._check_alive()
+            for name, url in list(pending.items()):
+                if http_ok(url):
+                    del pending[name]
+                    self._status(name, f"ready ({self.elapsed()})")
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                raise StartError(
+                    f"not ready after {READY_TIMEOUT_SECONDS:.0f} s: {', '.join(pending)}"
+                )
+            time.sleep(0.1)
+        for child in self.children:
+            if child.name not in checks:
+                self._status(child.name, "running")
+
+    def _status(self, name: str, what: str) -> None:
+        child = next(c for c in self.children if c.name == name)
+        self.say(f"  {name:<9} pid {child.pid:<7} {what:<16} {_shown(child.log_path)}")
+
+    def _check_alive(self) -> None:
+        for child in self.children:
+            code = child.exit_code()
+            if code is not None:
+                raise StartError(
+                    f"{child.name} exited with code {code}; the end of {_shown(child.log_path)}:\n"
+                    + child.tail()
+                )
+
+    def _print_ready(self, with_ui: bool) -> None:
+        config = self.config
+        lines = [
+            f"ready in {self.elapsed()}",
+            f"  API   {config.api_url}/api",
+            f"  docs  {config.api_url}/api/docs",
+        ]
+        if with_ui:
+            lines.append(f"  UI    {config.ui_url}")
+        if not config.cloud:
+            lines.append(
+                f"  AWS   {config.endpoint_url} (moto; AWS_ENDPOINT_URL for your own tools)"
+            )
+        lines.append("Ctrl-C stops everything.")
+        self.say("\n".join(lines))
+
+    def _supervise(self) -> int:
+        """Wait for a signal (which raises Stop) or a child's death (exit 1)."""
+        while True:
+            try:
+                self._check_alive()
+            except StartError as exc:
+                print(f"make dev: {exc}", file=sys.stderr, flush=True)
+                return 1
+            time.sleep(SUPERVISE_SECONDS)
+
+    def stop(self) -> None:
+        stop_all(self.children)
+        if self.emulator is not None:
+            self.emulator.stop()
+        state.remove(self.config.state_dir)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = parse(argv)
+    busy = busy_ports(config)
+    if busy:
+        for message in busy:
+            print(f"make dev: {message}", file=sys.stderr)
+        return EXIT_PORT_IN_USE
+    return Runner(config).run()

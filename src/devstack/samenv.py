@@ -1,0 +1,91 @@
+"""events/local-env.json: the `sam local --env-vars` file that points functions at `make dev`.
+
+`sam local` runs each function in a container, so the emulator is reached through
+the Docker host (host.docker.internal) on the default emulator port. The resource
+names are the ones `make dev` deploys: stable across runs because the emulator's
+random generator is seeded (devstack.emulator.MOTO_SEED). When cform/data.yaml
+changes them, `make sam-env` rewrites the file (an e2e test says when it is due).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from devstack.config import DEFAULT_MOTO_PORT, LOCAL_STACK_NAME, repo_root
+from devstack.envs import service_variables
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+ENV_FILE = "events/local-env.json"
+DOCKER_HOST_ENDPOINT = f"http://host.docker.internal:{DEFAULT_MOTO_PORT}"
+# Logical ids of the functions in template.yaml.
+FUNCTIONS = ("ApiFunction", "OutboxFunction")
+
+
+def render(outputs: Mapping[str, str], endpoint_url: str = DOCKER_HOST_ENDPOINT) -> dict[str, Any]:
+    """The env-vars document: per function, only variables template.yaml declares.
+
+    `sam local` passes a variable from this file only if the function declares it
+    (SAM ignores the rest), so AWS_ENDPOINT_URL must be declared in the template.
+    """
+    variables = {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        **service_variables(outputs),
+        # No X-Ray daemon next to `sam local`; the SDK would only complain.
+        "ORDERS_TRACING_ENABLED": "false",
+    }
+    return {name: dict(variables) for name in FUNCTIONS}
+
+
+def dumps(document: Mapping[str, object]) -> str:
+    return json.dumps(document, indent=2) + "\n"
+
+
+def generate() -> str:
+    """Deploy the data stack into a throwaway emulator, exactly as `make dev` does, and render."""
+    from devstack.emulator import Emulator, deploy_data_stack
+    from devstack.ports import free_port
+
+    port = free_port()
+    emulator = Emulator("127.0.0.1", port)
+    emulator.start()
+    try:
+        outputs = deploy_data_stack(
+            f"http://127.0.0.1:{port}", repo_root() / "cform" / "data.yaml", LOCAL_STACK_NAME
+        )
+    finally:
+        emulator.stop()
+    return dumps(render(outputs))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.samenv", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
+    args = parser.parse_args(argv)
+    # moto's notes on the resource types it skips are for `make dev`'s log, not this output.
+    logging.basicConfig(level=logging.ERROR)
+    warnings.simplefilter("ignore")
+    path = repo_root() / ENV_FILE
+    text = generate()
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if args.check:
+        if current != text:
+            print(f"{ENV_FILE} is out of date: run `make sam-env`", file=sys.stderr)
+            return 1
+        return 0
+    if current != text:
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {ENV_FILE}")
+    else:
+        print(f"{ENV_FILE} is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
