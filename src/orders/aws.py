@@ -1,14 +1,18 @@
-"""AWS clients, built once per process with the one retry and timeout policy."""
+"""AWS clients, built once per process with the one retry and timeout policy.
+
+boto3 is imported when the clients are built, not when this module is: importing
+boto3 costs about a quarter of a second, and a Lambda cold start that serves a
+request needing no AWS call (health, docs) should not pay it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import boto3
-from botocore.config import Config
-
 if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
@@ -25,6 +29,8 @@ class AwsClients:
 
 def botocore_config(settings: Settings) -> Config:
     """Bounded retries and timeouts for every call: the only retry policy in the service."""
+    from botocore.config import Config
+
     return Config(
         region_name=settings.region,
         retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
@@ -37,6 +43,9 @@ def botocore_config(settings: Settings) -> Config:
 
 def build_clients(settings: Settings, session: boto3.session.Session | None = None) -> AwsClients:
     """One client per service. AWS_ENDPOINT_URL (the local emulator) is read by the SDK itself."""
+    import boto3
+    from botocore.config import Config
+
     session = session or boto3.session.Session()
     config = botocore_config(settings)
     return AwsClients(
