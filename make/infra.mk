@@ -22,6 +22,8 @@ LAMBDA_DEPS := .aws-sam/deps/py$(LAMBDA_PYTHON_VERSION)-$(LAMBDA_ARCH)
 # Packages that never belong in the Lambda artifact even if something pulls them in.
 LAMBDA_EXCLUDE := awscrt OpenSSL pyOpenSSL pytest _pytest moto uvicorn uvloop httptools streamlit
 
+# The repo's tools virtualenv (make tools) has the SAM CLI; fall back to one on PATH.
+INFRA_SAM ?= $(if $(wildcard .tools/bin/sam),.tools/bin/sam,sam)
 DEPLOY_STACK ?= orders
 DEPLOY_REGION ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
 TARGET ?= lambda
@@ -66,16 +68,16 @@ images: ## build and push the API and UI images (needs Docker and an ECR login)
 deploy: ## deploy to AWS: make deploy TARGET=lambda|fargate (same stack; data is kept on a switch)
 ifeq ($(TARGET),fargate)
 	$(MAKE) images
-	sam build
-	sam deploy --config-env fargate --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) \
+	$(INFRA_SAM) build
+	$(INFRA_SAM) deploy --config-env fargate --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) \
 	  --parameter-overrides DeploymentTarget=fargate ApiImageUri=$(API_IMAGE) UiImageUri=$(UI_IMAGE) $(DEPLOY_PARAMS)
 else ifeq ($(TARGET),lambda)
-	sam build
-	sam deploy --config-env default --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) \
+	$(INFRA_SAM) build
+	$(INFRA_SAM) deploy --config-env default --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) \
 	  --parameter-overrides DeploymentTarget=lambda $(DEPLOY_PARAMS)
 else
 	$(error TARGET must be lambda or fargate, not "$(TARGET)")
 endif
 
 destroy: ## delete the stack; the table, bucket and key are retained (see cform/README.md)
-	sam delete --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) --no-prompts
+	$(INFRA_SAM) delete --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) --no-prompts

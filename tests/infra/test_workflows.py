@@ -1,0 +1,98 @@
+"""GitHub workflows validate against the GitHub workflow schema and do what the issue asks;
+samconfig.toml has the named environments and one stack name for both targets."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.infra import cfn
+from tests.infra.tooling import run, tools_python
+
+WORKFLOWS = sorted((cfn.REPO / ".github" / "workflows").glob("*.yml"))
+
+# check-jsonschema's own vendored copy of the GitHub workflow schema, applied with jsonschema.
+# The CLI is not imported: check-jsonschema 0.38 needs click>=8.2, and aws-sam-cli pins
+# click 8.1 in the same tools virtualenv, so `check-jsonschema` itself fails to start there.
+VALIDATE = """
+import importlib.util, json, pathlib, sys
+import jsonschema, yaml
+spec = importlib.util.find_spec("check_jsonschema")
+root = pathlib.Path(next(iter(spec.submodule_search_locations)))
+schema = json.loads((root / "builtin_schemas/vendor/github-workflows.json").read_text())
+validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+failed = 0
+for path in sys.argv[1:]:
+    doc = yaml.safe_load(pathlib.Path(path).read_text())
+    # PyYAML reads YAML 1.1, where the key `on` is the boolean True; GitHub reads 1.2.
+    doc["on"] = doc.pop(True, doc.get("on"))
+    for error in validator.iter_errors(doc):
+        failed += 1
+        print(path, "/".join(map(str, error.absolute_path)), error.message)
+sys.exit(1 if failed else 0)
+"""
+
+
+def load_workflow(path: Path) -> dict[str, Any]:
+    doc = yaml.safe_load(path.read_text())
+    doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 `on` is True; GitHub reads 1.2
+    return doc
+
+
+def test_workflows_exist() -> None:
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "deploy.yml"}
+
+
+def test_workflows_match_the_github_schema() -> None:
+    proc = run([tools_python(), "-c", VALIDATE, *map(str, WORKFLOWS)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+def test_ci_runs_make_test() -> None:
+    ci = load_workflow(cfn.REPO / ".github" / "workflows" / "ci.yml")
+    assert any(step.get("run", "").strip() == "make test" for step in steps(ci))
+    assert ci["permissions"] == {"contents": "read"}
+
+
+def test_deploy_uses_oidc_sam_and_a_target_input() -> None:
+    deploy = load_workflow(cfn.REPO / ".github" / "workflows" / "deploy.yml")
+    target = deploy["on"]["workflow_dispatch"]["inputs"]["target"]
+    assert target["options"] == ["lambda", "fargate"]
+    assert deploy["permissions"]["id-token"] == "write"
+    all_steps = steps(deploy)
+    credentials = next(
+        s
+        for s in all_steps
+        if s.get("uses", "").startswith("aws-actions/configure-aws-credentials")
+    )
+    assert "role-to-assume" in credentials["with"]
+    assert "aws-access-key-id" not in credentials["with"]
+    scripts = "\n".join(s.get("run", "") for s in all_steps)
+    assert "sam build" in scripts
+    assert "sam deploy" in scripts
+    assert "docker push" in scripts
+
+
+@pytest.fixture(scope="module")
+def samconfig() -> dict[str, Any]:
+    return tomllib.loads((cfn.REPO / "samconfig.toml").read_text())
+
+
+def test_samconfig_environments_share_one_stack(samconfig: dict[str, Any]) -> None:
+    default = samconfig["default"]["deploy"]["parameters"]
+    fargate = samconfig["fargate"]["deploy"]["parameters"]
+    # One stack for both: a switch of target is an update, and the data stack stays.
+    assert default["stack_name"] == fargate["stack_name"]
+    assert "DeploymentTarget=lambda" in default["parameter_overrides"]
+    assert "DeploymentTarget=fargate" in fargate["parameter_overrides"]
+    for env in (default, fargate):
+        assert "CAPABILITY_IAM" in env["capabilities"]
+        assert "CAPABILITY_AUTO_EXPAND" in env["capabilities"]
