@@ -117,13 +117,17 @@ class Runner:
         ui = self._start_ui()
         stack_name, outputs, env, endpoint = self._data_plane()
         api = self._spawn("api", api_command(config.api_port), child_env(env))
-        if not config.cloud:
-            command = outbox_command(outputs["TableStreamArn"], outputs.get("OutboxDlqUrl"))
-            self._spawn("outbox", command, child_env(env))
         checks = {api.name: f"{config.api_url}/api/ready"}
         if ui is not None:
             checks[ui.name] = f"{config.ui_url}/_stcore/health"
         self._wait_ready(checks)
+        if not config.cloud:
+            # Started once the API answers: on a two-core laptop its imports would only slow
+            # the API's, and it reads the stream from the start (TRIM_HORIZON), so it loses
+            # nothing written before it runs.
+            command = outbox_command(outputs["TableStreamArn"], outputs.get("OutboxDlqUrl"))
+            self._spawn("outbox", command, child_env(env))
+            self._status("outbox", "running")
         state.write(
             config.state_dir,
             state.DevState(
@@ -217,9 +221,6 @@ class Runner:
                     f"not ready after {READY_TIMEOUT_SECONDS:.0f} s: {', '.join(pending)}"
                 )
             time.sleep(0.1)
-        for child in self.children:
-            if child.name not in checks:
-                self._status(child.name, "running")
 
     def _status(self, name: str, what: str) -> None:
         child = next(c for c in self.children if c.name == name)
@@ -273,5 +274,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if busy:
         for message in busy:
             print(f"make dev: {message}", file=sys.stderr)
+        running = state.read(config.state_dir)
+        if running is not None:
+            print(
+                f"make dev: another `make dev` (pid {running.runner_pid}) is running: "
+                f"{running.api_url}/api",
+                file=sys.stderr,
+            )
         return EXIT_PORT_IN_USE
     return Runner(config).run()

@@ -1,0 +1,84 @@
+"""How the runner behaves as a process: clashes, signals, a child that dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from devstack.ports import free_port
+from tests.e2e.stack import ROOT, alive, clean_env, start
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_port_in_use_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    # Given something already listening where the API should
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        # When the stack starts
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "devstack",
+                "--api-port",
+                str(port),
+                "--ui-port",
+                str(free_port()),
+                "--moto-port",
+                str(free_port()),
+                "--state-dir",
+                str(tmp_path),
+            ],
+            cwd=ROOT,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    # Then it says which port and how to move it, and starts nothing
+    assert result.returncode == 2, result
+    assert f"port {port} is in use (set API_PORT=" in result.stderr
+    assert not (tmp_path / "state.json").exists()
+    assert not list(tmp_path.glob("*.log"))
+
+
+def test_sigterm_stops_every_child(tmp_path: Path) -> None:
+    stack = start(tmp_path)
+    pids = stack.children
+    assert {"api", "outbox"} <= pids.keys()
+    assert all(alive(pid) for pid in pids.values())
+
+    assert stack.stop(signal.SIGTERM) == 0
+
+    assert not [name for name, pid in pids.items() if alive(pid)]
+    assert not (tmp_path / "state.json").exists()
+    api_port = int(stack.api_url.rsplit(":", 1)[1])
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", api_port)) != 0
+
+
+def test_a_child_that_dies_stops_the_stack_with_its_log(tmp_path: Path) -> None:
+    stack = start(tmp_path, "--no-ui")
+
+    os.kill(stack.children["api"], signal.SIGKILL)
+
+    assert stack.process.wait(20) == 1
+    time.sleep(0.2)  # the output pump catches up
+    output = "".join(stack.output)
+    assert "api exited with code -9" in output
+    assert not alive(stack.children["outbox"])
