@@ -29,13 +29,13 @@ venv: $(STAMP) ## create the virtualenv with the service and its dev tools
 tools: $(TOOLS_STAMP) ## create the template/container tools virtualenv (sam, cfn-lint, checkov, hadolint)
 
 lint: $(STAMP) ## ruff and mypy
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/mypy
 
 fmt: $(STAMP) ## format and fix what ruff can
-	$(VENV)/bin/ruff format src tests bench
-	$(VENV)/bin/ruff check --fix src tests bench
+	$(VENV)/bin/ruff format
+	$(VENV)/bin/ruff check --fix
 
 test: $(STAMP) $(TOOLS_STAMP) lint ## lint, then every test tier (unit, contract, infra, e2e)
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
