@@ -39,9 +39,11 @@ def _move(api: OrdersClient, order_id: str, target: str, version: int) -> None:
 
 def _upload(api: OrdersClient, order_id: str, uploader_key: str) -> None:
     file = st.session_state.get(uploader_key)
-    if file is None:
-        flash("detail", "warning", "Choose a file first.")
+    if file is None:  # the file was removed from the uploader: nothing to send
         return
+    # Either way the uploader is replaced by an empty one (Streamlit lets no code clear
+    # it): the message says what became of the file.
+    st.session_state[UPLOAD_GENERATION] = st.session_state.get(UPLOAD_GENERATION, 0) + 1
     try:
         api.upload_attachment(
             order_id,
@@ -53,8 +55,6 @@ def _upload(api: OrdersClient, order_id: str, uploader_key: str) -> None:
         flash_error("detail", exc)
         return
     flash("detail", "success", f"Uploaded `{file.name}`.")
-    # A new uploader (new key) starts empty: Streamlit does not let code clear one.
-    st.session_state[UPLOAD_GENERATION] = st.session_state.get(UPLOAD_GENERATION, 0) + 1
 
 
 def _button_label(target: str) -> str:
@@ -124,13 +124,13 @@ def _attachments(api: OrdersClient, order: Order) -> None:
             st.link_button("Download", item.download_url, icon=":material/download:")
     generation = st.session_state.get(UPLOAD_GENERATION, 0)
     uploader_key = f"upload_{order.id}_{generation}"
-    st.file_uploader("Add an attachment", key=uploader_key)
-    st.button(
-        "Upload",
-        key="upload",
-        icon=":material/upload:",
-        on_click=_upload,
+    # The file goes up as soon as it is chosen: no second button to forget.
+    st.file_uploader(
+        "Add an attachment",
+        key=uploader_key,
+        on_change=_upload,
         args=(api, order.id, uploader_key),
+        help="Uploaded straight to storage through a presigned POST the API hands out.",
     )
 
 
@@ -149,8 +149,9 @@ def _events(api: OrdersClient, order: Order) -> None:
             {
                 "Event": e.detail_type,
                 "Occurred": _when(e.occurred_at),
-                "Bus": "published" if e.published else "pending",
-                "Published": _when(e.published_at) if e.published_at else "",
+                "On the bus": f"published {_when(e.published_at)[11:]}"
+                if e.published_at
+                else "pending",
                 "Bus event id": e.bus_event_id or "",
             }
             for e in events

@@ -85,23 +85,27 @@ def render_orders(api: OrdersClient, statuses: list[str]) -> None:
             on_select=_open_selected_row,
             selection_mode="single-row",
         )
-    back, label, forward = st.columns([1, 2, 1], vertical_alignment="center")
-    back.button(
-        "Previous page",
-        icon=":material/arrow_back:",
-        disabled=len(pages) == 1,
-        on_click=_previous_page,
-        key="list_previous",
-    )
-    label.caption(f"Page {len(pages)} · {len(page.items)} orders · select a row to open it")
-    forward.button(
-        "Next page",
-        icon=":material/arrow_forward:",
-        disabled=page.next_cursor is None,
-        on_click=_next_page,
-        args=(page.next_cursor,),
-        key="list_next",
-    )
+    with st.container(
+        horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"
+    ):
+        st.button(
+            "Previous page",
+            icon=":material/arrow_back:",
+            disabled=len(pages) == 1,
+            on_click=_previous_page,
+            key="list_previous",
+        )
+        count = f"{len(page.items)} order" + ("" if len(page.items) == 1 else "s")
+        st.caption(f"Page {len(pages)} · {count} · select a row to open it")
+        st.button(
+            "Next page",
+            icon=":material/arrow_forward:",
+            icon_position="right",
+            disabled=page.next_cursor is None,
+            on_click=_next_page,
+            args=(page.next_cursor,),
+            key="list_next",
+        )
     if page.items:
         labels = {o.id: f"{o.id[:8]} · {o.customer} · {o.product} · {o.status}" for o in page.items}
         with st.container(horizontal=True, vertical_alignment="bottom"):
