@@ -20,7 +20,9 @@ def test_the_app_is_built_once_per_environment(
     from orders import lambda_handler
 
     built: list[str] = []
-    real_bootstrap, real_create_app = lambda_handler.bootstrap, lambda_handler.create_app
+    # The names the entry point calls, looked up on it: that is what the patch replaces.
+    real_bootstrap = getattr(lambda_handler, "bootstrap")  # noqa: B009
+    real_create_app = getattr(lambda_handler, "create_app")  # noqa: B009
 
     def bootstrap(*args: Any, **kwargs: Any) -> Any:
         built.append("bootstrap")
@@ -73,5 +75,31 @@ def test_mangum_runs_with_lifespan_off(
             assert lambda_handler.handler(event, lambda_context)["statusCode"] == 200  # type: ignore[arg-type]
         assert [o.get("lifespan") for o in options] == ["off"]
         assert scopes == ["http", "http"]  # no "lifespan" scope, ever
+    finally:
+        lambda_handler.reset()
+
+
+def test_aws_clients_are_made_on_the_first_request_that_needs_them(
+    world: World, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold start that answers health or docs pays for no boto3 client; later ones reuse them."""
+    from orders import aws, lambda_handler
+
+    made: list[str] = []
+    real_build_clients = aws.build_clients
+
+    def build_clients(*args: Any, **kwargs: Any) -> Any:
+        made.append("clients")
+        return real_build_clients(*args, **kwargs)
+
+    monkeypatch.setattr(aws, "build_clients", build_clients)
+    lambda_handler.reset()
+    try:
+        made_after: dict[str, int] = {}
+        for name in ("health", "docs", "get-order", "list-orders", "ready"):
+            event = load_event(EVENTS_DIR / f"apigw-v2/{name}.json")
+            assert lambda_handler.handler(event, lambda_context)["statusCode"] == 200  # type: ignore[arg-type]
+            made_after[name] = len(made)
+        assert made_after == {"health": 0, "docs": 0, "get-order": 1, "list-orders": 1, "ready": 1}
     finally:
         lambda_handler.reset()

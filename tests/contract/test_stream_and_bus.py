@@ -33,12 +33,12 @@ def stream_records(world: World) -> list[dict[str, Any]]:
     streams = boto3.client("dynamodbstreams", region_name=REGION)
     records: list[dict[str, Any]] = []
     for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
+        iterator: str | None = streams.get_shard_iterator(
             StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
         ).get("ShardIterator")
         while iterator:
             page = streams.get_records(ShardIterator=iterator)
-            records += page["Records"]
+            records += [dict(r) for r in page["Records"]]
             iterator = page.get("NextShardIterator") if page["Records"] else None
     for record in records:
         # Lambda's event source mapping adds the stream ARN and sends epoch seconds.
