@@ -10,6 +10,7 @@ import tomllib
 from typing import TYPE_CHECKING
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from devstack.envs import cloud_env
 
@@ -35,14 +36,15 @@ def default_stack_name(root: Path) -> str | None:
 
 def deployed_stack(profile: str, stack_name: str) -> tuple[dict[str, str], dict[str, str]]:
     """(outputs, service environment) of a deployed root stack."""
-    session = boto3.session.Session(profile_name=profile)
-    region = session.region_name
-    if not region:
-        raise CloudError(f"profile {profile} has no region: set one, or AWS_REGION")
-    client = session.client("cloudformation")
     try:
+        session = boto3.session.Session(profile_name=profile)
+        region = session.region_name
+        if not region:
+            raise CloudError(f"profile {profile} has no region: set one, or AWS_REGION")
+        client = session.client("cloudformation")
         stack = client.describe_stacks(StackName=stack_name)["Stacks"][0]
-    except client.exceptions.ClientError as exc:
+    except (BotoCoreError, ClientError) as exc:
+        # No such profile, expired SSO session, no such stack, no network: one line each.
         raise CloudError(f"cannot read stack {stack_name} with profile {profile}: {exc}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     missing = [k for k in REQUIRED_OUTPUTS if k not in outputs]

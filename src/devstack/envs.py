@@ -49,9 +49,17 @@ def emulator_env(outputs: Mapping[str, str], endpoint_url: str) -> dict[str, str
     }
 
 
-def cloud_env(outputs: Mapping[str, str], profile: str, region: str) -> dict[str, str]:
+# Where the developer keeps profiles and trusted CAs: still needed to use their profile.
+PROFILE_LOCATIONS = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE")
+
+
+def cloud_env(
+    outputs: Mapping[str, str], profile: str, region: str, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The service against a deployed stack: the developer's own profile, no endpoint override."""
+    base = os.environ if base is None else base
     return {
+        **{name: base[name] for name in PROFILE_LOCATIONS if name in base},
         "AWS_PROFILE": profile,
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,

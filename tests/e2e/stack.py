@@ -25,7 +25,7 @@ class DevStack:
 
     api_url: str
     ui_url: str | None
-    endpoint_url: str
+    endpoint_url: str | None  # None when running against a deployed stack
     outputs: dict[str, str]
     children: dict[str, int]
     state_dir: Path
@@ -46,7 +46,7 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
 
 
-def start(state_dir: Path, *args: str) -> DevStack:
+def start(state_dir: Path, *args: str, env: dict[str, str] | None = None) -> DevStack:
     """`python -m devstack` on free ports; returns once it printed its ready line."""
     api_port, ui_port, moto_port = free_port(), free_port(), free_port()
     argv = [
@@ -67,7 +67,7 @@ def start(state_dir: Path, *args: str) -> DevStack:
     process = subprocess.Popen(
         argv,
         cwd=ROOT,
-        env=clean_env(),
+        env=clean_env() if env is None else env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -10,10 +10,11 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from devstack.ports import free_port
-from tests.e2e.stack import ROOT, alive, clean_env, start
+from tests.e2e.stack import ROOT, DevStack, alive, clean_env, start
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -82,3 +83,38 @@ def test_a_child_that_dies_stops_the_stack_with_its_log(tmp_path: Path) -> None:
     output = "".join(stack.output)
     assert "api exited with code -9" in output
     assert not alive(stack.children["outbox"])
+
+
+def test_with_a_profile_the_api_runs_against_a_deployed_stack(
+    dev_stack: DevStack, tmp_path: Path
+) -> None:
+    # Given a profile whose "cloud" is the shared stack's emulator, and that stack's name
+    (tmp_path / "config").write_text(
+        f"[profile e2e]\nregion = us-east-1\nendpoint_url = {dev_stack.endpoint_url}\n"
+    )
+    (tmp_path / "credentials").write_text(
+        "[e2e]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    env = {
+        **clean_env(),
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+    }
+
+    # When the runner is pointed at it, as `make dev AWS_PROFILE=e2e STACK=orders-local` does
+    local = start(
+        tmp_path / "state", "--aws-profile", "e2e", "--stack", "orders-local", "--no-ui", env=env
+    )
+    try:
+        created = httpx.post(
+            f"{local.api_url}/api/orders",
+            json={"customer": "profile", "product": "widget", "quantity": 1},
+        )
+        # Then it needs no emulator of its own, and writes to the deployed stack's table
+        assert created.status_code == 201, created.text
+        fetched = httpx.get(f"{dev_stack.api_url}/api/orders/{created.json()['id']}")
+        assert fetched.status_code == 200
+        assert "outbox" not in local.children
+        assert local.endpoint_url is None
+    finally:
+        assert local.stop() == 0
