@@ -61,7 +61,8 @@ class Context:
 response = handler(event, Context())
 _elapsed = time.perf_counter() - _t0
 sys.stdout.flush()
-sys.stderr.write("\\nBENCH " + json.dumps({"init_s": _elapsed, "status": response["statusCode"]}) + "\\n")
+_result = {"init_s": _elapsed, "status": response["statusCode"]}
+sys.stderr.write("\\nBENCH " + json.dumps(_result) + "\\n")
 """
 
 
@@ -216,7 +217,16 @@ def _strip_pyc(root: Path) -> None:
 
 def _compile(root: Path) -> None:
     subprocess.run(
-        [PYTHON, "-m", "compileall", "-q", "-j0", "--invalidation-mode", "unchecked-hash", str(root)],
+        [
+            PYTHON,
+            "-m",
+            "compileall",
+            "-q",
+            "-j0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            str(root),
+        ],
         check=True,
     )
 

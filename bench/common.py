@@ -15,8 +15,12 @@ from typing import Literal
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 EVENTS = ROOT / "events"
-# What `sam build` makes for the API function (template.yaml: ApiFunction, BuildMethod makefile).
-SAM_ARTIFACT = ROOT / ".aws-sam" / "build" / "ApiFunction"
+# What `sam build` makes for the API function (template.yaml: ApiFunction, BuildMethod
+# makefile). The bench builds its own copy (bench/out/sam) so it measures the current
+# sources and never races a `sam build` someone else runs; .aws-sam/build is the fallback.
+FUNCTION = "ApiFunction"
+BENCH_BUILD = OUT / "sam"
+SAM_ARTIFACTS = (BENCH_BUILD / FUNCTION, ROOT / ".aws-sam" / "build" / FUNCTION)
 PYTHON = sys.executable
 REGION = "us-east-1"
 
@@ -68,8 +72,9 @@ def rounds(quick: bool, full: int) -> int:
 
 def artifact() -> tuple[Path, str]:
     """The built API function, or src/ with a note saying the figure is not the artifact's."""
-    if (SAM_ARTIFACT / "orders" / "lambda_handler.py").is_file():
-        return SAM_ARTIFACT, ""
+    for path in SAM_ARTIFACTS:
+        if (path / "orders" / "lambda_handler.py").is_file():
+            return path, ""
     return ROOT / "src", "no sam build output: measured src/ with the venv's packages"
 
 
