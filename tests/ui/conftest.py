@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.support import create_data_plane, service_env
+from tests.support import REGION, create_data_plane, service_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "src" / "ui" / "app.py"
 OUTPUT = REPO / "tests" / "output" / "ui"
 START_TIMEOUT = 30.0
+KMS_ALIAS = "alias/orders-ui-test"
 
 
 def free_port() -> int:
@@ -56,7 +58,7 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 @contextmanager
 def background(
-    name: str, args: list[str], env: dict[str, str]
+    name: str, args: list[str], env: dict[str, str], *, stop_timeout: float = 10.0
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     """Run `args` with its output in tests/output/ui/<name>.log; stop it afterwards."""
     OUTPUT.mkdir(parents=True, exist_ok=True)
@@ -68,7 +70,7 @@ def background(
         finally:
             process.terminate()
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=stop_timeout)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -83,59 +85,64 @@ def _base_env() -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    port = free_port()
-    args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with background("moto", args, _base_env()) as (process, log):
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_for(f"{endpoint}/moto-api/", process, log)
-        yield endpoint
+@dataclass(frozen=True)
+class Stack:
+    moto: str
+    api: str
+    degraded_api: str
+    service_env: dict[str, str]
+
+
+def _api_args(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "orders.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="session")
-def data_plane(moto_endpoint: str) -> dict[str, str]:
-    with pytest.MonkeyPatch.context() as env:
-        # create_data_plane builds its own clients; the SDK reads the endpoint from here.
-        env.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-        session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing"
-        )
-        return create_data_plane(session)
+def stack() -> Iterator[Stack]:
+    """moto, the data plane, a healthy API and one whose bucket does not exist.
 
-
-@pytest.fixture(scope="session")
-def apis(moto_endpoint: str, data_plane: dict[str, str]) -> Iterator[dict[str, str]]:
-    """Two APIs started side by side: a healthy one and one whose bucket does not exist."""
-
-    def api_args(port: int) -> list[str]:
-        return [
-            sys.executable, "-m", "uvicorn", "orders.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-        ]  # fmt: skip
-
-    env = {**_base_env(), **service_env(data_plane["kms_key_id"], AWS_ENDPOINT_URL=moto_endpoint)}
-    ok_port, degraded_port = free_port(), free_port()
+    The processes start together (the APIs touch AWS only per request, and name the KMS
+    key by an alias created with the data plane), which saves seconds on every run.
+    """
+    moto_port, api_port, degraded_port = free_port(), free_port(), free_port()
+    moto = f"http://127.0.0.1:{moto_port}"
+    env = {**_base_env(), **service_env(KMS_ALIAS, AWS_ENDPOINT_URL=moto)}
+    moto_args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)]
     with (
-        background("api", api_args(ok_port), env) as (ok, ok_log),
+        background("moto", moto_args, _base_env()) as (moto_process, moto_log),
+        background("api", _api_args(api_port), env) as (api, api_log),
         background(
             "api-degraded",
-            api_args(degraded_port),
+            _api_args(degraded_port),
             {**env, "ORDERS_BUCKET_NAME": "no-such-bucket"},
         ) as (degraded, degraded_log),
     ):
-        urls = {
-            "ok": f"http://127.0.0.1:{ok_port}",
-            "degraded": f"http://127.0.0.1:{degraded_port}",
-        }
-        wait_for(f"{urls['ok']}/api/health", ok, ok_log)
-        wait_for(f"{urls['degraded']}/api/health", degraded, degraded_log)
-        yield urls
+        wait_for(f"{moto}/moto-api/", moto_process, moto_log)
+        with pytest.MonkeyPatch.context() as patch:
+            # create_data_plane builds its own clients; the SDK reads the endpoint from here.
+            patch.setenv("AWS_ENDPOINT_URL", moto)
+            session = boto3.session.Session(
+                aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+            )
+            plane = create_data_plane(session)
+            session.client("kms").create_alias(AliasName=KMS_ALIAS, TargetKeyId=plane["kms_key_id"])
+        stack = Stack(
+            moto=moto,
+            api=f"http://127.0.0.1:{api_port}",
+            degraded_api=f"http://127.0.0.1:{degraded_port}",
+            service_env=env,
+        )
+        wait_for(f"{stack.api}/api/health", api, api_log)
+        wait_for(f"{stack.degraded_api}/api/health", degraded, degraded_log)
+        yield stack
 
 
 @pytest.fixture(scope="session")
-def api_url(apis: dict[str, str]) -> str:
-    return apis["ok"]
+def api_url(stack: Stack) -> str:
+    return stack.api
 
 
 @pytest.fixture
@@ -168,3 +175,18 @@ def new_order(api: httpx.Client):  # type: ignore[no-untyped-def]
         return dict(response.json())
 
     return make
+
+
+@pytest.fixture
+def publish_outbox(stack: Stack):  # type: ignore[no-untyped-def]
+    """Put one order's pending events on the bus through the real outbox handler."""
+
+    def publish(order_id: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.ui.publish_outbox", order_id],
+            env=stack.service_env, cwd=REPO, capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    return publish

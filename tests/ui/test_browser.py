@@ -63,7 +63,8 @@ def streamlit_url(api_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
         "--server.port", str(port), "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    with background("streamlit", args, env) as (process, log):
+    # Nothing to save on the way out: do not wait for Streamlit's graceful shutdown.
+    with background("streamlit", args, env, stop_timeout=1) as (process, log):
         url = f"http://127.0.0.1:{port}"
         wait_for(f"{url}/_stcore/health", process, log)
         yield url
