@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.stack import DevStack, start
+from tests.e2e.stack import DevStack, alive, start
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -19,3 +19,4 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     yield stack
     code = stack.stop()
     assert code == 0, "".join(stack.output)
+    assert not [name for name, pid in stack.children.items() if alive(pid)]

@@ -73,38 +73,31 @@ def test_sigterm_stops_every_child(tmp_path: Path) -> None:
         assert probe.connect_ex(("127.0.0.1", api_port)) != 0
 
 
-def test_a_child_that_dies_stops_the_stack_with_its_log(tmp_path: Path) -> None:
-    stack = start(tmp_path, "--no-ui")
-
-    os.kill(stack.children["api"], signal.SIGKILL)
-
-    assert stack.process.wait(20) == 1
-    time.sleep(0.2)  # the output pump catches up
-    output = "".join(stack.output)
-    assert "api exited with code -9" in output
-    assert not alive(stack.children["outbox"])
-
-
-def test_with_a_profile_the_api_runs_against_a_deployed_stack(
-    dev_stack: DevStack, tmp_path: Path
-) -> None:
-    # Given a profile whose "cloud" is the shared stack's emulator, and that stack's name
+@pytest.fixture
+def profile_env(dev_stack: DevStack, tmp_path: Path) -> dict[str, str]:
+    """An AWS profile whose "cloud" is the shared stack's emulator (stack orders-local)."""
     (tmp_path / "config").write_text(
         f"[profile e2e]\nregion = us-east-1\nendpoint_url = {dev_stack.endpoint_url}\n"
     )
     (tmp_path / "credentials").write_text(
         "[e2e]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
     )
-    env = {
+    return {
         **clean_env(),
         "AWS_CONFIG_FILE": str(tmp_path / "config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
     }
 
-    # When the runner is pointed at it, as `make dev AWS_PROFILE=e2e STACK=orders-local` does
-    local = start(
-        tmp_path / "state", "--aws-profile", "e2e", "--stack", "orders-local", "--no-ui", env=env
-    )
+
+def against_profile(state_dir: Path, env: dict[str, str], *args: str) -> DevStack:
+    """The runner as `make dev AWS_PROFILE=e2e STACK=orders-local` starts it."""
+    return start(state_dir, "--aws-profile", "e2e", "--stack", "orders-local", *args, env=env)
+
+
+def test_with_a_profile_the_api_runs_against_a_deployed_stack(
+    dev_stack: DevStack, profile_env: dict[str, str], tmp_path: Path
+) -> None:
+    local = against_profile(tmp_path / "state", profile_env, "--no-ui")
     try:
         created = httpx.post(
             f"{local.api_url}/api/orders",
@@ -118,3 +111,18 @@ def test_with_a_profile_the_api_runs_against_a_deployed_stack(
         assert local.endpoint_url is None
     finally:
         assert local.stop() == 0
+
+
+def test_a_child_that_dies_stops_the_stack_with_its_log(
+    profile_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Against a "deployed" stack: the same supervision, without an emulator to start.
+    stack = against_profile(tmp_path / "state", profile_env)
+    others = {name: pid for name, pid in stack.children.items() if name != "api"}
+
+    os.kill(stack.children["api"], signal.SIGKILL)
+
+    assert stack.process.wait(20) == 1
+    time.sleep(0.2)  # the output pump catches up
+    assert "api exited with code -9" in "".join(stack.output)
+    assert not [name for name, pid in others.items() if alive(pid)]
