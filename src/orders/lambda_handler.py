@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mangum import Mangum
+from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
 from orders.app import create_app
 from orders.bootstrap import bootstrap
@@ -27,7 +28,12 @@ def _build() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     # startup and shutdown around every single invocation.
     # lazy: boto3 and the clients load on the first request that calls AWS, so a
     # cold start answering health or docs does not pay for them (~0.5 s).
-    adapter = Mangum(create_app(bootstrap(settings, lazy=True)), lifespan="off")
+    adapter = Mangum(
+        create_app(bootstrap(settings, lazy=True)),
+        lifespan="off",
+        # Errors are problem+json: send them as text, not base64, so `sam local` shows them.
+        text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/problem+json"],
+    )
     handle: Callable[[dict[str, Any], Any], dict[str, Any]] = logger.inject_lambda_context(adapter)
     if tracer is not None:
         handle = tracer.capture_lambda_handler(handle)

@@ -90,18 +90,8 @@ def direct(app: FastAPI, request: HttpRequest) -> HttpResponse:
     )
 
 
-# Under a REST API stage, Mangum hands the app a path without the stage and the
-# middleware sets root_path to it, but leaves it out of `path`, so a problem's
-# `instance` (request.url.path) lacks "/prod" that the client used. Fix reported
-# (src/orders/api/middleware.py: also prefix scope["path"] with the root).
-STAGE_INSTANCE_BUG = pytest.mark.xfail(
-    strict=True, reason="problem instance drops the REST API stage (middleware root_path)"
-)
-
-
 def _case(path: Path) -> Any:
-    failing = path.parent.name == "apigw-v1" and EXPECTED_STATUS.get(path.stem, 0) >= 400
-    return pytest.param(path, id=event_id(path), marks=[STAGE_INSTANCE_BUG] if failing else [])
+    return pytest.param(path, id=event_id(path))
 
 
 @pytest.mark.parametrize("path", [_case(p) for p in API_EVENT_FILES])

@@ -134,6 +134,15 @@ def test_lambda_target_has_function_and_http_api_only(expanded: dict[str, dict[s
     assert not forbidden & types(template)
 
 
+def test_http_api_routes_the_api_root_and_everything_under_it(
+    expanded: dict[str, dict[str, Any]],
+) -> None:
+    """{proxy+} needs one more segment, so GET /api (service info) needs its own route."""
+    api = expanded["lambda"]["Resources"]["HttpApi"]["Properties"]
+    paths = set(api["Body"]["paths"])
+    assert {"/api", "/api/{proxy+}"} <= paths
+
+
 def test_lambda_function_environment(expanded: dict[str, dict[str, Any]]) -> None:
     env = expanded["lambda"]["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
     assert set(env) >= SERVICE_ENV

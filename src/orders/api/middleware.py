@@ -68,7 +68,8 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         if root := stage_root_path(scope):
-            scope = {**scope, "root_path": root}
+            # ASGI's path includes root_path; Starlette strips it again for routing.
+            scope = {**scope, "root_path": root, "path": root + scope["path"]}
         request_id = correlation_id(scope)
         status = 500  # what the caller sees if the app fails before answering
         started = time.perf_counter()
