@@ -56,8 +56,10 @@ class DevConfig:
 
     @property
     def endpoint_url(self) -> str:
-        # Clients always reach moto over loopback, even when it also listens on other addresses.
-        return f"http://{LOOPBACK}:{self.moto_port}"
+        # Listening on every address includes loopback; on one address (say the Docker
+        # bridge, for `sam local` on Linux) only that address reaches it.
+        host = LOOPBACK if self.moto_host in ("0.0.0.0", "") else self.moto_host
+        return f"http://{host}:{self.moto_port}"
 
     @property
     def cloud(self) -> bool:
