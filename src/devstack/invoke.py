@@ -54,20 +54,26 @@ class LambdaContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
-def is_stream_batch(event: dict[str, Any]) -> bool:
+def function_for(event: dict[str, Any]) -> str | None:
+    """The template.yaml function that takes this event, or None if none of ours does."""
     records = event.get("Records") or []
-    return bool(records) and all(r.get("eventSource") == "aws:dynamodb" for r in records)
+    if records and all(r.get("eventSource") == "aws:dynamodb" for r in records):
+        return "OutboxFunction"
+    context = event.get("requestContext") or {}
+    # Mangum's own tests: API Gateway v2 (http), v1 (httpMethod), ALB (elb).
+    if "http" in context or "httpMethod" in event or "elb" in context:
+        return "ApiFunction"
+    return None
 
 
-def handler_for(event: dict[str, Any]) -> tuple[str, Callable[[dict[str, Any], Any], Any]]:
-    """(function logical id, handler) the event is meant for, as template.yaml routes them."""
-    if is_stream_batch(event):
+def handler_for(function: str) -> Callable[[dict[str, Any], Any], Any]:
+    if function == "OutboxFunction":
         from orders.outbox import handler as outbox
 
-        return "OutboxFunction", outbox
+        return outbox
     from orders.lambda_handler import handler as api
 
-    return "ApiFunction", api
+    return api
 
 
 def emulator_answers(running: state.DevState) -> bool:
@@ -94,9 +100,10 @@ def invoke(event: dict[str, Any], running: state.DevState) -> Any:
     # At the descriptor level, so Powertools' logger and EMF metrics, whatever stream
     # object they captured at import, land on stderr and stdout stays pure JSON.
     os.dup2(2, 1)
+    function = function_for(event) or "ApiFunction"
     try:
-        name, handler = handler_for(event)
-        response = handler(event, LambdaContext(function_name=f"{running.stack_name}-{name}"))
+        handler = handler_for(function)
+        response = handler(event, LambdaContext(function_name=f"{running.stack_name}-{function}"))
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
@@ -119,6 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         event = json.loads(args.event.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         print(f"make invoke: cannot read {args.event}: {exc}", file=sys.stderr)
+        return 2
+    if function_for(event) is None:
+        print(
+            f"make invoke: {args.event} is not an API Gateway, ALB or DynamoDB stream event; "
+            "no function of this service takes it",
+            file=sys.stderr,
+        )
         return 2
     running = state.read(args.state_dir)
     if running is None or not emulator_answers(running):

@@ -135,3 +135,13 @@ def test_sam_local_env_file_names_what_make_dev_deploys(dev_stack: DevStack) -> 
     # The emulator's names are seeded, so they do not depend on the run or the port.
     committed = json.loads((ROOT / ENV_FILE).read_text())
     assert committed == render(dev_stack.outputs), f"{ENV_FILE} is stale: run `make sam-env`"
+
+
+def test_invoke_refuses_an_event_no_function_takes(tmp_path: Path) -> None:
+    event = tmp_path / "bus.json"
+    event.write_text(json.dumps({"source": "orders.service", "detail-type": "OrderCreated"}))
+
+    result = invoke(event, tmp_path / "no-stack")
+
+    assert result.returncode == 2
+    assert "no function of this service takes it" in result.stderr
