@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from devstack import state
+from devstack import dataplane, state
 from devstack.children import Child, stop_all
 from devstack.commands import api_command, outbox_command, ui_command
-from devstack.config import LOCAL_STACK_NAME, LOOPBACK, parse, repo_root
+from devstack.config import LOOPBACK, parse, repo_root
 from devstack.envs import child_env
 from devstack.ports import port_in_use
 from devstack.probe import http_ok
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from devstack.config import DevConfig
-    from devstack.emulator import Emulator
+    from devstack.dataplane import DataPlane
 
 READY_TIMEOUT_SECONDS = 60.0
 SUPERVISE_SECONDS = 0.5
@@ -73,7 +73,7 @@ class Runner:
     def __init__(self, config: DevConfig) -> None:
         self.config = config
         self.children: list[Child] = []
-        self.emulator: Emulator | None = None
+        self.plane: DataPlane | None = None
         self.started = time.monotonic()
 
     def say(self, line: str) -> None:
@@ -87,7 +87,8 @@ class Runner:
         config.state_dir.mkdir(parents=True, exist_ok=True)
         # moto, werkzeug and boto log in this process: into a file, not over the status lines.
         logging.basicConfig(
-            filename=config.state_dir / "moto.log",
+            # The emulator's requests and CloudFormation notes, or boto's against a deployed stack.
+            filename=config.state_dir / ("runner.log" if config.cloud else "moto.log"),
             filemode="w",
             level=logging.INFO,
             format="%(asctime)s %(name)s %(levelname)s %(message)s",
@@ -115,8 +116,8 @@ class Runner:
         where = "a deployed stack" if config.cloud else "the AWS emulator"
         self.say(f"starting the orders system against {where}; logs in {_shown(config.state_dir)}/")
         ui = self._start_ui()
-        stack_name, outputs, env, endpoint = self._data_plane()
-        api = self._spawn("api", api_command(config.api_port), child_env(env))
+        plane = self._data_plane()
+        api = self._spawn("api", api_command(config.api_port), child_env(plane.env))
         checks = {api.name: f"{config.api_url}/api/ready"}
         if ui is not None:
             checks[ui.name] = f"{config.ui_url}/_stcore/health"
@@ -125,8 +126,9 @@ class Runner:
             # Started once the API answers: on a two-core laptop its imports would only slow
             # the API's, and it reads the stream from the start (TRIM_HORIZON), so it loses
             # nothing written before it runs.
+            outputs = plane.outputs
             command = outbox_command(outputs["TableStreamArn"], outputs.get("OutboxDlqUrl"))
-            self._spawn("outbox", command, child_env(env))
+            self._spawn("outbox", command, child_env(plane.env))
             self._status("outbox", "running")
         state.write(
             config.state_dir,
@@ -135,10 +137,10 @@ class Runner:
                 mode="cloud" if config.cloud else "emulator",
                 api_url=config.api_url,
                 ui_url=config.ui_url if ui else None,
-                endpoint_url=endpoint,
-                stack_name=stack_name,
-                outputs=outputs,
-                env=env,
+                endpoint_url=plane.endpoint_url,
+                stack_name=plane.stack_name,
+                outputs=plane.outputs,
+                env=plane.env,
                 children={c.name: c.pid for c in self.children},
             ),
         )
@@ -158,45 +160,23 @@ class Runner:
             return None
         return self._spawn("ui", ui_command(config), child_env({"ORDERS_API_URL": config.api_url}))
 
-    def _data_plane(self) -> tuple[str, dict[str, str], dict[str, str], str | None]:
-        """(stack name, outputs, the service's environment, emulator endpoint or None)."""
+    def _data_plane(self) -> DataPlane:
         config = self.config
+        try:
+            plane = dataplane.deployed(config) if config.cloud else dataplane.local(config)
+        except dataplane.DataPlaneError as exc:
+            raise StartError(str(exc)) from None
+        self.plane = plane
         if config.cloud:
-            return self._deployed_stack()
-        from devstack.emulator import Emulator, StackError, deploy_data_stack
-        from devstack.envs import emulator_env
-
-        self.emulator = Emulator(config.moto_host, config.moto_port)
-        try:
-            self.emulator.start()
-            outputs = deploy_data_stack(config.endpoint_url, config.template, LOCAL_STACK_NAME)
-        except StackError as exc:
-            raise StartError(str(exc)) from None
-        self.say(
-            f"  emulator  moto on {config.endpoint_url}, stack {LOCAL_STACK_NAME} from "
-            f"{_shown(config.template)} ({self.elapsed()})"
-        )
-        return (
-            LOCAL_STACK_NAME,
-            outputs,
-            emulator_env(outputs, config.endpoint_url),
-            config.endpoint_url,
-        )
-
-    def _deployed_stack(self) -> tuple[str, dict[str, str], dict[str, str], None]:
-        from devstack.cloud import CloudError, default_stack_name, deployed_stack
-
-        config = self.config
-        assert config.aws_profile is not None
-        stack_name = config.cloud_stack or default_stack_name(repo_root())
-        if stack_name is None:
-            raise StartError("name the deployed stack: make dev AWS_PROFILE=... STACK=<stack name>")
-        try:
-            outputs, env = deployed_stack(config.aws_profile, stack_name)
-        except CloudError as exc:
-            raise StartError(str(exc)) from None
-        self.say(f"  stack     {stack_name} with profile {config.aws_profile} ({self.elapsed()})")
-        return stack_name, outputs, env, None
+            self.say(
+                f"  stack     {plane.stack_name}, profile {config.aws_profile} ({self.elapsed()})"
+            )
+        else:
+            self.say(
+                f"  emulator  moto on {plane.endpoint_url}, stack {plane.stack_name} from "
+                f"{_shown(config.template)} ({self.elapsed()})"
+            )
+        return plane
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
         child = Child(name, argv, env, self.config.state_dir / f"{name}.log", repo_root())
@@ -263,8 +243,8 @@ class Runner:
 
     def stop(self) -> None:
         stop_all(self.children)
-        if self.emulator is not None:
-            self.emulator.stop()
+        if self.plane is not None:
+            self.plane.stop()
         state.remove(self.config.state_dir)
 
 
