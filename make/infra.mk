@@ -19,6 +19,11 @@ LAMBDA_PYTHON_VERSION ?= 3.11
 LAMBDA_ARCH ?= x86_64
 LAMBDA_PLATFORM := manylinux2014_$(if $(filter arm64,$(LAMBDA_ARCH)),aarch64,x86_64)
 LAMBDA_DEPS := .aws-sam/deps/py$(LAMBDA_PYTHON_VERSION)-$(LAMBDA_ARCH)
+# The AWS services the functions call (adapters/ + Powertools idempotency; sts for
+# credential providers). botocore ships models for ~440 services, 28 of its 48 MB:
+# the rest is removed. A service the code starts to call must be added here; the
+# infra tests build a client for each of these from the artifact.
+LAMBDA_BOTOCORE_SERVICES := dynamodb s3 events sts
 # Packages that never belong in the Lambda artifact even if something pulls them in.
 LAMBDA_EXCLUDE := awscrt OpenSSL pyOpenSSL pytest _pytest moto uvicorn uvloop httptools streamlit
 
@@ -43,6 +48,8 @@ $(LAMBDA_DEPS)/.stamp: pyproject.toml make/infra.mk
 	  --python-version $(LAMBDA_PYTHON_VERSION) --platform $(LAMBDA_PLATFORM) \
 	  --only-binary=:all: -r $(LAMBDA_DEPS)/requirements.txt
 	cd $(LAMBDA_DEPS)/python && rm -rf bin $(LAMBDA_EXCLUDE) $(addsuffix -*.dist-info,$(LAMBDA_EXCLUDE))
+	cd $(LAMBDA_DEPS)/python/botocore/data && find . -mindepth 1 -maxdepth 1 -type d \
+	  $(foreach svc,$(LAMBDA_BOTOCORE_SERVICES),! -name $(svc)) -exec rm -rf {} +
 	$(INFRA_PYTHON) -m compileall -q -j0 --invalidation-mode unchecked-hash $(LAMBDA_DEPS)/python
 	@touch $@
 

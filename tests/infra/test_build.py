@@ -3,6 +3,7 @@ and its bytecode, and nothing from dev, test, the container server or the UI."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,10 @@ REQUIRED = {
     "orders", "fastapi", "mangum", "aws_lambda_powertools", "pydantic", "pydantic_settings",
     "aws_xray_sdk", "boto3",
 }  # fmt: skip
+# The AWS services the code calls (see LAMBDA_BOTOCORE_SERVICES in make/infra.mk).
+AWS_SERVICES = {"dynamodb", "s3", "events", "sts"}
 # Unzipped Lambda limit is 250 MB; staying well under it keeps code download and cold start small.
-MAX_ARTIFACT_BYTES = 100 * 1024 * 1024
+MAX_ARTIFACT_BYTES = 40 * 1024 * 1024
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +61,24 @@ def test_artifact_ships_unchecked_hash_bytecode(build_dir: Path, function: str) 
         # PEP 552: bit 0 = hash-based, bit 1 = check_source; unchecked-hash is 0b01.
         assert flags == 0b01, f"{compiled[0].name} flags {flags:#b}"
     assert not list(package.rglob("test_*.py"))
+
+
+def test_artifact_keeps_only_the_aws_models_it_calls(build_dir: Path) -> None:
+    """Pruned botocore still builds every client the functions use, and nothing else ships."""
+    artifact = build_dir / "ApiFunction"
+    services = sorted(p.name for p in (artifact / "botocore" / "data").iterdir() if p.is_dir())
+    assert services == sorted(AWS_SERVICES)
+    script = (
+        "import boto3\n"
+        f"for name in {sorted(AWS_SERVICES)!r}:\n"
+        "    boto3.client(name, region_name='us-east-1', aws_access_key_id='x',"
+        " aws_secret_access_key='x')\n"
+        "print('ok')\n"
+    )
+    preamble = f"import sys; sys.path[:0] = [{str(artifact)!r}]\n"
+    proc = run([sys.executable, "-I", "-S", "-c", preamble + script])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"
 
 
 def test_built_template_points_at_the_artifacts(build_dir: Path) -> None:
