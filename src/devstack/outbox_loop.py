@@ -118,13 +118,16 @@ class OutboxLoop:
     def step(self) -> tuple[int, float]:
         """Read each shard once: (records handed to the handler, backoff asked for, seconds)."""
         delivered, backoff = 0, 0.0
+        closed = False
         for shard in list(self.shards.values()):
             if shard.iterator is None:
                 continue
             sent, wait = self._step_shard(shard)
             delivered, backoff = delivered + sent, max(backoff, wait)
-        if any(s.iterator is None for s in self.shards.values()):
-            # A shard closed (real streams roll shards every few hours): pick up its children.
+            closed = closed or shard.iterator is None
+        if closed:
+            # A shard closed (real streams roll shards every few hours): start its children.
+            # Drained shards stay in `shards`, so they are not read again from the start.
             self.discover("TRIM_HORIZON")
         return delivered, backoff
 
