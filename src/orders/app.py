@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI
@@ -44,7 +45,19 @@ def create_app(container: Container | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.add_middleware(ObservabilityMiddleware)
     _document_problems(app)
+    _drop_server_access_log()
     return app
+
+
+def _drop_server_access_log() -> None:
+    """Leave the access log to our middleware (JSON, correlation id, same on Lambda).
+
+    uvicorn writes its own plain-text line per request when its access logger has a
+    handler; without one it skips the work, and every request is logged once.
+    """
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
 
 
 def _document_problems(app: FastAPI) -> None:
