@@ -13,6 +13,7 @@ S3 answers in XML, so its refusals are `UploadRejected`.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
@@ -193,6 +194,7 @@ class OrdersClient:
         *,
         timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
+        storage_transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(
@@ -202,7 +204,9 @@ class OrdersClient:
             transport=transport,
         )
         # Uploads and downloads go to S3, not the API: no base URL, a longer read timeout.
-        self._storage = httpx.Client(timeout=httpx.Timeout(max(timeout, 30.0), connect=5.0))
+        self._storage = httpx.Client(
+            timeout=httpx.Timeout(max(timeout, 30.0), connect=5.0), transport=storage_transport
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -270,20 +274,33 @@ class OrdersClient:
         quantity: int,
         note: str | None = None,
         idempotency_key: str,
+        in_progress_wait: float = 2.0,
     ) -> Created:
-        """Create an order; the same key and body again returns the same order (replayed)."""
+        """Create an order; the same key and body again returns the same order (replayed).
+
+        While a request with the same key is still running (a double click), the API
+        answers 409 idempotency-in-progress: wait for it, up to `in_progress_wait`
+        seconds, and return its order instead of an error.
+        """
         payload: dict[str, Any] = {"customer": customer, "product": product, "quantity": quantity}
         if note:
             payload["note"] = note
-        response = self._send(
-            "POST", "/orders", json=payload, headers={"Idempotency-Key": idempotency_key}
-        )
-        if response.status_code != 201:
-            raise _error(response)
-        return Created(
-            order=Order.from_json(response.json()),
-            replayed=response.headers.get("Idempotent-Replayed") == "true",
-        )
+        deadline = time.monotonic() + in_progress_wait
+        pause = 0.1
+        while True:
+            response = self._send(
+                "POST", "/orders", json=payload, headers={"Idempotency-Key": idempotency_key}
+            )
+            if response.status_code == 201:
+                return Created(
+                    order=Order.from_json(response.json()),
+                    replayed=response.headers.get("Idempotent-Replayed") == "true",
+                )
+            error = _error(response)
+            if error.kind != "idempotency-in-progress" or time.monotonic() + pause > deadline:
+                raise error
+            time.sleep(pause)
+            pause *= 2
 
     def change_status(self, order_id: str, *, status: str, version: int) -> Order:
         """Move the order on from the version the caller read; 409 if it changed since."""

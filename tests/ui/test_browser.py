@@ -102,6 +102,7 @@ def test_create_an_order_in_chromium(
 
             # Create an order in the New order tab.
             page.get_by_role("tab", name="New order").click()
+            settle(page)
             page.get_by_label("Customer").fill(customer)
             page.get_by_label("Product").fill("flange")
             page.get_by_label("Quantity").fill("5")
@@ -121,6 +122,7 @@ def test_create_an_order_in_chromium(
 
             # And it is listed in the Orders tab.
             page.get_by_role("tab", name="Orders").click()
+            settle(page)
             page.get_by_label("Customer").fill(customer)
             page.get_by_label("Customer").press("Enter")
             expect(page.get_by_role("combobox", name="Open an order")).to_have_value(

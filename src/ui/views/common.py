@@ -37,7 +37,9 @@ def open_order(order_id: str) -> None:
 def flash(scope: Scope, level: Level, message: str) -> None:
     """Queue a message for the next render of `scope` (actions run in callbacks, before it)."""
     queued: dict[str, list[tuple[Level, str]]] = st.session_state.setdefault(FLASH, {})
-    queued.setdefault(scope, []).append((level, message))
+    messages = queued.setdefault(scope, [])
+    if (level, message) not in messages:
+        messages.append((level, message))
 
 
 def flash_error(scope: Scope, exc: Exception) -> None:

@@ -1,0 +1,220 @@
+"""The UI's API client: how answers and failures become values and exceptions (no network)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from ui.client import ApiError, ApiUnavailable, OrdersClient, UploadRejected, UploadTarget
+
+ORDER = {
+    "id": "a" * 32,
+    "customer": "acme",
+    "product": "widget",
+    "quantity": 2,
+    "note": None,
+    "status": "pending",
+    "version": 1,
+    "created_at": "2026-11-23T10:00:00+00:00",
+    "updated_at": "2026-11-23T10:00:00+00:00",
+    "allowed_transitions": ["confirmed", "cancelled"],
+}
+
+
+def client_answering(handler) -> tuple[OrdersClient, list[httpx.Request]]:  # type: ignore[no-untyped-def]
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return handler(request)
+
+    return OrdersClient("http://api.test/", transport=httpx.MockTransport(record)), seen
+
+
+def problem(status: int, kind: str, detail: str, **extra: object) -> httpx.Response:
+    body = {"type": f"urn:orders:problem:{kind}", "title": "T", "status": status, "detail": detail}
+    return httpx.Response(
+        status, json={**body, **extra}, headers={"content-type": "application/problem+json"}
+    )
+
+
+def test_a_409_becomes_a_typed_api_error():
+    api, _ = client_answering(
+        lambda r: problem(409, "version-conflict", "expected version 1", current_version=2)
+    )
+
+    with pytest.raises(ApiError) as raised:
+        api.change_status("a" * 32, status="confirmed", version=1)
+
+    error = raised.value
+    assert (error.status, error.kind, error.detail) == (
+        409,
+        "version-conflict",
+        "expected version 1",
+    )
+    assert error.is_conflict
+    assert error.body["current_version"] == 2
+
+
+def test_status_change_sends_the_version_read():
+    api, seen = client_answering(lambda r: httpx.Response(200, json={**ORDER, "version": 2}))
+
+    order = api.change_status("a" * 32, status="confirmed", version=1)
+
+    [request] = seen
+    assert (request.method, request.url.path) == ("PUT", f"/api/orders/{'a' * 32}/status")
+    assert json.loads(request.content) == {"status": "confirmed", "version": 1}
+    assert order.version == 2
+    assert order.allowed_transitions == ("confirmed", "cancelled")
+
+
+def test_cancel_posts_the_version():
+    api, seen = client_answering(lambda r: httpx.Response(200, json=ORDER))
+
+    api.cancel("a" * 32, version=3)
+
+    assert seen[0].url.path.endswith("/cancel")
+    assert json.loads(seen[0].content) == {"version": 3}
+
+
+def test_create_sends_the_idempotency_key_and_reports_a_replay():
+    api, seen = client_answering(
+        lambda r: httpx.Response(201, json=ORDER, headers={"Idempotent-Replayed": "true"})
+    )
+
+    created = api.create_order(customer="acme", product="widget", quantity=2, idempotency_key="k1")
+
+    assert seen[0].headers["Idempotency-Key"] == "k1"
+    assert json.loads(seen[0].content) == {"customer": "acme", "product": "widget", "quantity": 2}
+    assert created.replayed
+
+
+def test_a_non_problem_error_keeps_status_and_a_short_text():
+    api, _ = client_answering(lambda r: httpx.Response(502, text="<html>" + "x" * 500 + "</html>"))
+
+    with pytest.raises(ApiError) as raised:
+        api.get_order("a" * 32)
+
+    assert raised.value.status == 502
+    assert raised.value.type == "about:blank"
+    assert len(raised.value.detail) <= 200
+
+
+def test_connection_refused_is_api_unavailable():
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    api, _ = client_answering(refuse)
+
+    with pytest.raises(ApiUnavailable, match="connection refused"):
+        api.health()
+
+
+def test_a_timeout_is_api_unavailable():
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    api, _ = client_answering(slow)
+
+    with pytest.raises(ApiUnavailable, match="timed out"):
+        api.list_orders()
+
+
+def test_ready_reads_a_503_as_an_answer():
+    api, _ = client_answering(
+        lambda r: httpx.Response(
+            503, json={"status": "unavailable", "checks": {"dynamodb": "ok", "s3": "NoSuchBucket"}}
+        )
+    )
+
+    readiness = api.ready()
+
+    assert not readiness.ok
+    assert readiness.failing == {"s3": "NoSuchBucket"}
+
+
+def test_list_sends_only_the_filters_given():
+    api, seen = client_answering(
+        lambda r: httpx.Response(200, json={"items": [ORDER], "next_cursor": "c2"})
+    )
+
+    page = api.list_orders(status="pending", limit=5, cursor="c1")
+
+    assert dict(seen[0].url.params) == {"status": "pending", "limit": "5", "cursor": "c1"}
+    assert page.next_cursor == "c2"
+
+
+def uploader(answer: httpx.Response) -> tuple[OrdersClient, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        request.read()
+        seen.append(request)
+        return answer
+
+    api = OrdersClient("http://api.test", storage_transport=httpx.MockTransport(record))
+    return api, seen
+
+
+TARGET = UploadTarget(
+    attachment_id="x",
+    url="http://s3.test/bucket",
+    fields={"key": "orders/a/x/a.txt", "Content-Type": "text/plain", "policy": "p"},
+    max_bytes=10,
+)
+
+
+def test_upload_posts_the_presigned_fields_before_the_file():
+    api, seen = uploader(httpx.Response(204))
+
+    api.upload(TARGET, filename="a.txt", content=b"hello")
+
+    [request] = seen
+    assert str(request.url) == "http://s3.test/bucket"
+    body = request.content
+    # S3 ignores form fields that come after the file.
+    assert body.index(b'name="key"') < body.index(b'name="policy"') < body.index(b'name="file"')
+    assert b"Content-Type: text/plain" in body
+    assert b"hello" in body
+
+
+def test_an_s3_refusal_is_upload_rejected():
+    s3_error = (
+        "<Error><Code>EntityTooLarge</Code>"
+        "<Message>Your proposed upload exceeds the maximum allowed size</Message></Error>"
+    )
+    api, _ = uploader(httpx.Response(400, text=s3_error))
+
+    with pytest.raises(UploadRejected) as raised:
+        api.upload(TARGET, filename="a.txt", content=b"ab")
+
+    assert (raised.value.status, raised.value.code) == (400, "EntityTooLarge")
+    assert "maximum allowed size" in raised.value.message
+
+
+def test_create_waits_for_a_request_with_the_same_key_still_in_progress():
+    answers = iter(
+        [
+            problem(409, "idempotency-in-progress", "a request with this key is running"),
+            httpx.Response(201, json=ORDER, headers={"Idempotent-Replayed": "true"}),
+        ]
+    )
+    api, seen = client_answering(lambda r: next(answers))
+
+    created = api.create_order(customer="acme", product="widget", quantity=2, idempotency_key="k")
+
+    assert created.order.id == ORDER["id"]
+    assert [r.headers["Idempotency-Key"] for r in seen] == ["k", "k"]
+
+
+def test_create_gives_up_waiting_after_the_limit():
+    api, seen = client_answering(lambda r: problem(409, "idempotency-in-progress", "running"))
+
+    with pytest.raises(ApiError, match="running"):
+        api.create_order(
+            customer="a", product="b", quantity=1, idempotency_key="k", in_progress_wait=0.3
+        )
+
+    assert 2 <= len(seen) <= 3
