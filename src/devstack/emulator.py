@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from devstack.envs import FAKE_CREDENTIALS, REGION
 
@@ -91,19 +92,24 @@ def stack_template(template: Path) -> str:
 def deploy_data_stack(endpoint_url: str, template: Path, stack_name: str) -> dict[str, str]:
     """Create the stack through CloudFormation and return its outputs by key."""
     client = cloudformation(endpoint_url)
-    client.create_stack(
-        StackName=stack_name,
-        TemplateBody=stack_template(template),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in STACK_PARAMETERS.items()],
-    )
+    try:
+        client.create_stack(
+            StackName=stack_name,
+            TemplateBody=stack_template(template),
+            Parameters=[
+                {"ParameterKey": k, "ParameterValue": v} for k, v in STACK_PARAMETERS.items()
+            ],
+        )
+    except (BotoCoreError, ClientError) as exc:
+        # Template errors moto finds up front (a bad reference, a type it cannot parse).
+        raise StackError(f"moto refused {template.name}: {exc}") from None
     try:
         client.get_waiter("stack_create_complete").wait(
             StackName=stack_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
         )
-    except Exception as exc:  # WaiterError carries only the last status; the events say why.
-        raise StackError(
-            f"stack {stack_name} did not deploy: {_failure_reasons(client, stack_name)}"
-        ) from exc
+    except (BotoCoreError, ClientError) as exc:  # the waiter has only the last status
+        reasons = _failure_reasons(client, stack_name)
+        raise StackError(f"stack {stack_name} did not deploy: {reasons}") from exc
     return stack_outputs(client, stack_name)
 
 

@@ -58,6 +58,41 @@ def test_a_port_in_use_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.log"))
 
 
+def test_a_template_moto_refuses_is_one_clear_line_and_exit_1(tmp_path: Path) -> None:
+    template = tmp_path / "broken.yaml"
+    template.write_text(
+        "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n"
+        "    Properties:\n      RedrivePolicy: !GetAtt Missing.Arn\n"
+    )
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devstack",
+            "--no-ui",
+            "--template",
+            str(template),
+            "--api-port",
+            str(free_port()),
+            "--moto-port",
+            str(free_port()),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert "moto refused broken.yaml" in result.stderr
+    assert "Missing" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_sigterm_stops_every_child(tmp_path: Path) -> None:
     stack = start(tmp_path)
     pids = stack.children
