@@ -21,8 +21,15 @@ from orders.settings import SettingsError
 API_PREFIX = "/api"
 
 
-def create_app(container: Container | None = None) -> FastAPI:
-    """Build the app around a container (clients, adapters, service) made once per process."""
+def create_app(
+    container: Container | None = None, *, trace_requests: bool | None = None
+) -> FastAPI:
+    """Build the app around a container (clients, adapters, service) made once per process.
+
+    trace_requests: X-Ray segments per request from the middleware (uvicorn on Fargate,
+    with the daemon sidecar). Defaults to the tracing setting; the Lambda handler passes
+    False because Powertools Tracer traces each invocation there.
+    """
     if container is None:
         try:
             container = bootstrap()
@@ -43,7 +50,14 @@ def create_app(container: Container | None = None) -> FastAPI:
     problems.install(app)
     for router in (meta_router, orders_router, attachments_router):
         app.include_router(router, prefix=API_PREFIX)
-    app.add_middleware(ObservabilityMiddleware)
+    if trace_requests is None:
+        trace_requests = container.settings.tracing_enabled
+    tracing = None
+    if trace_requests:
+        from orders.server_tracing import RequestTracing
+
+        tracing = RequestTracing()
+    app.add_middleware(ObservabilityMiddleware, tracing=tracing)
     _document_problems(app)
     _drop_server_access_log()
     return app

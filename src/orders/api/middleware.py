@@ -15,6 +15,8 @@ from orders.observability import MetricName, count, flush_metrics, logger, milli
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+    from orders.server_tracing import RequestTracing
+
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:;=/+-]{1,128}$")
 _TRACE_ROOT = re.compile(r"Root=([A-Za-z0-9-]{1,64})")
@@ -60,8 +62,10 @@ def stage_root_path(scope: Scope) -> str:
 
 
 class ObservabilityMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, tracing: RequestTracing | None = None) -> None:
         self.app = app
+        # X-Ray segments under uvicorn; on Lambda, Powertools Tracer wraps the handler instead.
+        self.tracing = tracing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,10 +88,13 @@ class ObservabilityMiddleware:
                 ]
             await send(message)
 
+        segment = self.tracing.begin(scope) if self.tracing else None
         with logger.append_context_keys(correlation_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                if segment is not None and self.tracing:
+                    self.tracing.end(segment, status)
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 count(MetricName.REQUESTS)
                 milliseconds(MetricName.LATENCY, elapsed_ms)
