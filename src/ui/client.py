@@ -197,6 +197,7 @@ class OrdersClient:
         storage_transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout_seconds = timeout
         self._http = httpx.Client(
             base_url=f"{self.base_url}/api",
             timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),

@@ -16,12 +16,13 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from tests.ui.conftest import APP, REPO, background, free_port, wait_for
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Locator, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 # FACTS.md: the flags that let Debian's Chromium run headless as root in a container.
@@ -78,9 +79,18 @@ def settle(page: Page) -> None:
     page.wait_for_timeout(300)  # the grids paint their canvas one frame later
 
 
+def cells(page: Page, text: str | re.Pattern[str]) -> Locator:
+    """Table cells with `text`: the grid draws on a canvas and keeps the text in hidden cells."""
+    return page.locator('[role="gridcell"]', has_text=text)
+
+
 @pytest.mark.browser
 def test_create_an_order_in_chromium(
-    streamlit_url: str, request: pytest.FixtureRequest, tmp_path: Path
+    streamlit_url: str,
+    api_url: str,
+    publish_outbox,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
 ):
     require_chromium()
     from playwright.sync_api import expect, sync_playwright
@@ -107,16 +117,24 @@ def test_create_an_order_in_chromium(
             page.get_by_label("Product").fill("flange")
             page.get_by_label("Quantity").fill("5")
             page.get_by_label("Note (optional)").fill("Deliver to dock 4")
-            page.get_by_role("button", name="Create order").click()
+            # A double click, as impatient people do: still one order.
+            page.get_by_role("button", name="Create order").dblclick()
 
             # The UI lands on the new order: move it on and attach a file.
             expect(page.get_by_text(f"flange for {customer}")).to_be_visible()
+            order_id = page.get_by_label("Order id").input_value()
             page.get_by_role("button", name="Mark confirmed").click()
             expect(page.get_by_text("Order is now confirmed")).to_be_visible()
             expect(page.get_by_role("button", name="Mark confirmed")).to_have_count(0)
             page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(attachment)
             expect(page.get_by_text("Uploaded packing-list.txt")).to_be_visible()
             expect(page.get_by_role("link", name="Download")).to_be_visible()
+            # The outbox publisher runs; Reload shows the events on the bus.
+            publish_outbox(order_id)
+            page.get_by_role("button", name="Reload").click()
+            on_the_bus = cells(page, re.compile(r"^published "))
+            expect(on_the_bus).to_have_count(2)
+            expect(page.get_by_text("pending:", exact=False)).to_have_count(0)
             settle(page)
             page.screenshot(path=output / "detail.png")
 
@@ -125,6 +143,7 @@ def test_create_an_order_in_chromium(
             settle(page)
             page.get_by_label("Customer").fill(customer)
             page.get_by_label("Customer").press("Enter")
+            expect(cells(page, order_id)).to_have_count(1)
             expect(page.get_by_role("combobox", name="Open an order")).to_have_value(
                 re.compile(f"{customer} · flange · confirmed")
             )
@@ -132,6 +151,9 @@ def test_create_an_order_in_chromium(
             page.screenshot(path=output / "orders.png")
         finally:
             browser.close()
+
+    listed = httpx.get(f"{api_url}/api/orders", params={"customer": customer}, timeout=10)
+    assert [o["id"] for o in listed.json()["items"]] == [order_id]
 
     if os.environ.get("UPDATE_SCREENSHOT"):
         shutil.copyfile(output / "detail.png", REPO / "src" / "ui" / "screenshot.png")

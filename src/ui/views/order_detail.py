@@ -76,7 +76,7 @@ def render_detail(api: OrdersClient) -> None:
         return
     _summary(api, order)
     st.divider()
-    attachments, events = st.columns(2, gap="large")
+    attachments, events = st.columns([2, 3], gap="large")
     with attachments:
         _attachments(api, order)
     with events:

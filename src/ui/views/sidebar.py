@@ -7,6 +7,10 @@ from dataclasses import dataclass
 import streamlit as st
 
 from ui.client import ApiError, ApiUnavailable, OrdersClient, Readiness
+from ui.views.common import get_client
+
+# Readiness calls DynamoDB, S3 and EventBridge: once per 10 s is plenty for a badge.
+READINESS_TTL_SECONDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +22,15 @@ class Health:
     failing: dict[str, str]
 
 
+@st.cache_data(ttl=READINESS_TTL_SECONDS, show_spinner=False)
+def _readiness(api_url: str, timeout_seconds: float) -> Readiness:
+    return get_client(api_url, timeout_seconds).ready()
+
+
+def _refresh() -> None:
+    _readiness.clear()
+
+
 def check_health(api: OrdersClient) -> Health:
     """Liveness (/api/health) first: if the process does not answer, readiness is moot."""
     try:
@@ -27,7 +40,7 @@ def check_health(api: OrdersClient) -> Health:
     except ApiError as exc:
         return Health("down", f"unhealthy: {exc.status} {exc.detail or exc.title}", {})
     try:
-        readiness: Readiness = api.ready()
+        readiness = _readiness(api.base_url, api.timeout_seconds)
     except (ApiUnavailable, ApiError) as exc:
         return Health("degraded", f"readiness unknown: {exc}", {})
     if readiness.ok:
@@ -53,5 +66,7 @@ def render_sidebar(api: OrdersClient) -> Health:
             st.badge("API down", icon=":material/error:", color="red")
             st.caption(health.message)
         st.caption(f"API: `{api.base_url}`")
-        st.button("Refresh", icon=":material/refresh:", key="refresh", width="stretch")
+        st.button(
+            "Refresh", icon=":material/refresh:", key="refresh", width="stretch", on_click=_refresh
+        )
     return health
