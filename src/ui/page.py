@@ -6,19 +6,21 @@ import streamlit as st
 
 from ui.client import ApiError, ApiUnavailable
 from ui.config import load_settings
-from ui.views.common import TAB, TAB_DETAIL, TAB_NEW, TAB_ORDERS, TABS, get_client, show_error
+from ui.views.common import TAB, TABS, get_client, show_error
 from ui.views.new_order import render_new_order
 from ui.views.order_detail import render_detail
 from ui.views.orders_list import render_orders
 from ui.views.sidebar import render_sidebar
 
 
+# The status vocabulary changes only with a new API version: ask for it rarely.
 @st.cache_data(ttl=300, show_spinner=False)
 def _statuses(api_url: str, timeout_seconds: float) -> list[str]:
     return get_client(api_url, timeout_seconds).statuses()
 
 
 def main() -> None:
+    """One run of the page: every click and every typed value runs this again."""
     st.set_page_config(page_title="Orders", page_icon=":material/inventory_2:", layout="wide")
     settings = load_settings()
     api = get_client(settings.api_url, settings.timeout_seconds)
@@ -44,6 +46,3 @@ def main() -> None:
     except (ApiUnavailable, ApiError) as exc:
         # A failure the view did not handle itself (the API went away mid-run): say so.
         show_error(exc)
-
-
-__all__ = ["TAB_DETAIL", "TAB_NEW", "TAB_ORDERS", "main"]

@@ -337,3 +337,15 @@ def test_events_show_whether_the_bus_has_them(ui, new_order, api, publish_outbox
     assert all(state.startswith("published ") for state in events["On the bus"])
     assert all(events["Bus event id"])
     assert "pending" not in texts(at)
+
+
+def test_the_api_going_away_mid_session_is_said_plainly(ui, monkeypatch):
+    at = ui().run()
+    assert at.tabs
+
+    monkeypatch.setenv("ORDERS_API_URL", f"http://127.0.0.1:{free_port()}")
+    at.button(key="refresh").click().run()
+
+    assert not at.exception
+    assert "API down" in "\n".join(m.value for m in at.sidebar.markdown)
+    assert "is not answering" in at.error[0].value
