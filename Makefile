@@ -10,7 +10,7 @@ TOOLS_STAMP := $(TOOLS)/.installed
 .PHONY: help venv tools dev test lint unit fmt seed invoke bench build deploy destroy clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -hE '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
