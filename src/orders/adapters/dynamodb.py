@@ -11,7 +11,6 @@ The order and its event share a partition key, so the stream keeps them in order
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -25,7 +24,6 @@ from orders.domain.model import (
     OrderEvent,
     OrderPage,
     OrderQuery,
-    OrderStatus,
     StoredEvent,
     now,
 )
@@ -72,18 +70,8 @@ def order_item(order: Order) -> dict[str, Any]:
 
 
 def order_from_item(item: dict[str, Any]) -> Order:
-    data = {k: _deserializer.deserialize(v) for k, v in item.items()}
-    return Order(
-        id=data["id"],
-        customer=data["customer"],
-        product=data["product"],
-        quantity=int(data["quantity"]),
-        status=OrderStatus(data["status"]),
-        version=int(data["version"]),
-        created_at=datetime.fromisoformat(data["created_at"]),
-        updated_at=datetime.fromisoformat(data["updated_at"]),
-        note=data.get("note"),
-    )
+    # The item stores the public fields under their public names (plus key attributes).
+    return Order.from_public({k: _deserializer.deserialize(v) for k, v in item.items()})
 
 
 def event_item(event: OrderEvent) -> dict[str, Any]:

@@ -43,14 +43,7 @@ def create_attachment(
 def list_attachments(order_id: OrderId, service: ServiceDep) -> AttachmentList:
     return AttachmentList(
         items=[
-            AttachmentPublic(
-                attachment_id=a.attachment_id,
-                filename=a.filename,
-                size=a.size,
-                last_modified=a.last_modified,
-                download_url=a.download_url,
-                expires_in=a.expires_in,
-            )
+            AttachmentPublic.model_validate(a, from_attributes=True)
             for a in service.attachments(order_id)
         ]
     )

@@ -156,14 +156,6 @@ def cancel_order(
 def order_events(order_id: OrderId, service: ServiceDep) -> EventList:
     return EventList(
         items=[
-            EventPublic(
-                id=e.id,
-                detail_type=e.detail_type,
-                occurred_at=e.occurred_at,
-                detail=e.detail,
-                published_at=e.published_at,
-                bus_event_id=e.bus_event_id,
-            )
-            for e in service.events(order_id)
+            EventPublic.model_validate(e, from_attributes=True) for e in service.events(order_id)
         ]
     )
