@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -15,20 +16,28 @@ from orders.api.routes_attachments import router as attachments_router
 from orders.api.routes_meta import router as meta_router
 from orders.api.routes_orders import router as orders_router
 from orders.bootstrap import Container, bootstrap
-from orders.observability import logger
+from orders.observability import logger, periodic_metrics_flush
 from orders.settings import SettingsError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 API_PREFIX = "/api"
 
 
 def create_app(
-    container: Container | None = None, *, trace_requests: bool | None = None
+    container: Container | None = None,
+    *,
+    trace_requests: bool | None = None,
+    metrics_flush_seconds: float | None = None,
 ) -> FastAPI:
     """Build the app around a container (clients, adapters, service) made once per process.
 
     trace_requests: X-Ray segments per request from the middleware (uvicorn on Fargate,
     with the daemon sidecar). Defaults to the tracing setting; the Lambda handler passes
     False because Powertools Tracer traces each invocation there.
+    metrics_flush_seconds: how often the server's lifespan flushes EMF metrics; 0 flushes
+    after every request (the Lambda handler's choice). Defaults to the setting.
     """
     if container is None:
         try:
@@ -37,6 +46,15 @@ def create_app(
             # One clear line, then fail the start: a task that cannot reach its data must not serve.
             logger.error("cannot start", reason=str(exc))
             raise
+    if metrics_flush_seconds is None:
+        metrics_flush_seconds = container.settings.metrics_flush_seconds
+    flush_seconds = metrics_flush_seconds
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with periodic_metrics_flush(flush_seconds):
+            yield
+
     app = FastAPI(
         title="Orders service",
         version=__version__,
@@ -45,6 +63,7 @@ def create_app(
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        lifespan=lifespan if flush_seconds > 0 else None,
     )
     app.state.container = container
     problems.install(app)
@@ -57,7 +76,9 @@ def create_app(
         from orders.server_tracing import RequestTracing
 
         tracing = RequestTracing()
-    app.add_middleware(ObservabilityMiddleware, tracing=tracing)
+    app.add_middleware(
+        ObservabilityMiddleware, tracing=tracing, flush_each_request=flush_seconds == 0
+    )
     _document_problems(app)
     _drop_server_access_log()
     return app

@@ -29,7 +29,7 @@ def _build() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     # lazy: boto3 and the clients load on the first request that calls AWS, so a
     # cold start answering health or docs does not pay for them (~0.5 s).
     adapter = Mangum(
-        create_app(bootstrap(settings, lazy=True), trace_requests=False),
+        create_app(bootstrap(settings, lazy=True), trace_requests=False, metrics_flush_seconds=0),
         lifespan="off",
         # Errors are problem+json: send them as text, not base64, so `sam local` shows them.
         text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, "application/problem+json"],

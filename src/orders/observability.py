@@ -5,12 +5,17 @@ Metric names here are a contract: the dashboard and alarms in the templates use 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+
+from orders.metric_buffer import MetricBuffer
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from aws_lambda_powertools import Tracer
 
 SERVICE = "orders"
@@ -18,6 +23,7 @@ NAMESPACE = "OrdersService"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+_buffer = MetricBuffer(metrics)
 
 
 class MetricName:
@@ -36,20 +42,47 @@ class MetricName:
 
 
 def count(name: str, value: float = 1) -> None:
-    """Add to a Count metric; flushed by the request middleware or the outbox handler."""
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    """Add to a Count metric (summed until the next flush)."""
+    _buffer.count(name, value)
 
 
 def milliseconds(name: str, value: float) -> None:
-    """Record a duration metric in milliseconds."""
-    metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+    """Record a duration in milliseconds (every value kept, for percentiles)."""
+    _buffer.milliseconds(name, value)
 
 
 def flush_metrics() -> None:
-    """Emit the metrics gathered so far as one EMF document (no-op when there are none)."""
-    # Powertools warns on an empty flush; a request that added nothing has nothing to say.
-    if metrics.metric_set:
-        metrics.flush_metrics()
+    """Emit the metrics gathered so far as one EMF document (nothing when there are none).
+
+    Once per invocation on Lambda; every few seconds and at shutdown under uvicorn.
+    """
+    _buffer.flush()
+
+
+@contextlib.asynccontextmanager
+async def periodic_metrics_flush(interval: float) -> AsyncIterator[None]:
+    """While a server runs, flush metrics every `interval` seconds, and once more at shutdown.
+
+    uvicorn runs the shutdown on SIGTERM (how ECS stops a task), so a deploy loses nothing.
+    """
+
+    async def flush_forever() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                flush_metrics()
+            except Exception:
+                # A bad metric must not stop every later flush; say which and go on.
+                logger.exception("metrics flush failed")
+
+    task = asyncio.create_task(flush_forever(), name="metrics-flush")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        flush_metrics()
 
 
 _tracer: Tracer | None = None

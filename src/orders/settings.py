@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     aws_read_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # X-Ray: imported only when on (Lambda sets it; Fargate with the collector sidecar).
     tracing_enabled: bool = False
+    # Under uvicorn, EMF metrics are flushed every this many seconds (and at shutdown)
+    # instead of once per request: one log event per request is most of a busy task's
+    # CloudWatch Logs bill and CPU. 0 flushes after every request. Lambda always flushes
+    # per invocation.
+    metrics_flush_seconds: float = Field(default=10.0, ge=0, le=60)
 
 
 def load_settings() -> Settings:

@@ -1,15 +1,35 @@
-"""Logs and metrics say what happened: one JSON access log per request, EMF metrics flushed."""
+"""Logs and metrics say what happened: one JSON access log per request, EMF metrics flushed.
+
+Metrics leave once per request where the Lambda handler builds the app
+(metrics_flush_seconds=0), and every few seconds plus at shutdown under uvicorn.
+"""
 
 from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from orders.observability import logger
+from orders.observability import flush_metrics, logger
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_metrics() -> None:
+    """Metrics are process-wide: drop what earlier tests left before this one counts."""
+    flush_metrics()
+
+
+@pytest.fixture
+def per_request_app(aws: dict[str, str]) -> FastAPI:
+    """Built as the Lambda handler builds it: one EMF document per request."""
+    from orders.app import create_app
+
+    return create_app(metrics_flush_seconds=0)
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +51,8 @@ def emitted(capsys: pytest.CaptureFixture[str], stream: io.StringIO | None = Non
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def test_access_log_and_metrics_carry_the_request(app, capsys, log_stream) -> None:  # type: ignore[no-untyped-def]
-    client = TestClient(app)
+def test_access_log_and_metrics_carry_the_request(per_request_app, capsys, log_stream) -> None:  # type: ignore[no-untyped-def]
+    client = TestClient(per_request_app)
     emitted(capsys, log_stream)
     client.post(
         "/api/orders",
@@ -55,8 +75,8 @@ def test_access_log_and_metrics_carry_the_request(app, capsys, log_stream) -> No
     assert emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "OrdersService"
 
 
-def test_client_errors_are_counted(app, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
-    client = TestClient(app)
+def test_client_errors_are_counted(per_request_app, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    client = TestClient(per_request_app)
     capsys.readouterr()
     client.get(f"/api/orders/{'c' * 32}")
     emf = [r for r in emitted(capsys) if "_aws" in r]
@@ -71,3 +91,41 @@ def test_correlation_ids_do_not_leak_between_requests(app, capsys, log_stream) -
     client.get("/api/health")
     access = [r for r in emitted(capsys, log_stream) if r.get("message") == "request"]
     assert access[0]["correlation_id"] != "first"
+
+
+def test_the_server_gathers_metrics_and_flushes_them_at_shutdown(aws, capsys) -> None:  # type: ignore[no-untyped-def]
+    from orders.app import create_app
+
+    app = create_app(metrics_flush_seconds=60)
+    capsys.readouterr()
+    with TestClient(app) as client:  # runs the lifespan, as uvicorn does
+        for _ in range(3):
+            assert client.get("/api/health").status_code == 200
+        assert client.get(f"/api/orders/{'c' * 32}").status_code == 404
+        # Four requests, no document yet: the interval has not passed.
+        assert not [r for r in emitted(capsys) if "_aws" in r]
+    # uvicorn runs the shutdown on SIGTERM (an ECS deploy): nothing gathered is lost.
+    emf = [r for r in emitted(capsys) if "_aws" in r]
+    assert len(emf) == 1
+    assert emf[0]["Requests"] == [4.0]  # summed: the alarms and dashboard read Sum
+    assert emf[0]["ClientErrors"] == [1.0]
+    assert len(emf[0]["Latency"]) == 4  # kept one by one, for percentiles
+    units = {m["Name"]: m["Unit"] for m in emf[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert units == {"Requests": "Count", "ClientErrors": "Count", "Latency": "Milliseconds"}
+    assert emf[0]["service"] == "orders"
+
+
+def test_the_server_flushes_on_its_interval(aws, capsys) -> None:  # type: ignore[no-untyped-def]
+    from orders.app import create_app
+
+    app = create_app(metrics_flush_seconds=0.2)
+    capsys.readouterr()
+    with TestClient(app) as client:
+        client.get("/api/health")
+        emf: list[dict] = []
+        deadline = time.monotonic() + 5
+        while not emf and time.monotonic() < deadline:
+            time.sleep(0.05)
+            emf = [r for r in emitted(capsys) if "_aws" in r]
+        assert emf, "no EMF document within 5 s of a 0.2 s interval"
+        assert emf[0]["Requests"] == [1.0]

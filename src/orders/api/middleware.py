@@ -62,10 +62,17 @@ def stage_root_path(scope: Scope) -> str:
 
 
 class ObservabilityMiddleware:
-    def __init__(self, app: ASGIApp, tracing: RequestTracing | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        tracing: RequestTracing | None = None,
+        flush_each_request: bool = True,
+    ) -> None:
         self.app = app
         # X-Ray segments under uvicorn; on Lambda, Powertools Tracer wraps the handler instead.
         self.tracing = tracing
+        # Lambda: one EMF document per invocation. uvicorn: a periodic flush in the lifespan.
+        self.flush_each_request = flush_each_request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,4 +116,5 @@ class ObservabilityMiddleware:
                     status=status,
                     duration_ms=round(elapsed_ms, 2),
                 )
-                flush_metrics()
+                if self.flush_each_request:
+                    flush_metrics()

@@ -1,0 +1,98 @@
+"""The metric buffer: counts summed, durations kept, EMF's limits respected, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from aws_lambda_powertools import Metrics
+
+from orders.metric_buffer import MAX_VALUES, MetricBuffer
+
+
+@pytest.fixture
+def lines() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def buffer(lines: list[str]) -> MetricBuffer:
+    return MetricBuffer(Metrics(namespace="Test", service="orders"), write=lines.append)
+
+
+def documents(lines: list[str]) -> list[dict]:
+    return [json.loads(line) for line in lines]
+
+
+def test_nothing_gathered_writes_nothing(buffer: MetricBuffer, lines: list[str]) -> None:
+    buffer.flush()
+    assert lines == []
+    assert not buffer.pending()
+
+
+def test_counts_are_summed_and_durations_kept(buffer: MetricBuffer, lines: list[str]) -> None:
+    buffer.count("Requests")
+    buffer.count("Requests", 2)
+    buffer.milliseconds("Latency", 1.5)
+    buffer.milliseconds("Latency", 3.0)
+    assert buffer.pending()
+    buffer.flush()
+    [doc] = documents(lines)
+    assert doc["Requests"] == [3.0]
+    assert doc["Latency"] == [1.5, 3.0]
+    emf = doc["_aws"]["CloudWatchMetrics"][0]
+    assert emf["Namespace"] == "Test"
+    assert emf["Dimensions"] == [["service"]]
+    assert doc["service"] == "orders"
+    # A second flush starts from nothing.
+    buffer.flush()
+    assert len(lines) == 1
+
+
+def test_a_full_duration_list_is_flushed_at_emf_limit(
+    buffer: MetricBuffer, lines: list[str]
+) -> None:
+    for i in range(MAX_VALUES + 1):
+        buffer.milliseconds("Latency", float(i))
+    [doc] = documents(lines)
+    assert doc["Latency"] == [float(i) for i in range(MAX_VALUES)]
+    buffer.flush()
+    assert documents(lines)[1]["Latency"] == [float(MAX_VALUES)]
+
+
+def test_disabled_metrics_write_nothing(
+    buffer: MetricBuffer, lines: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    buffer.count("Requests")
+    buffer.flush()
+    assert lines == []
+
+
+def test_no_count_is_lost_to_a_concurrent_flush(buffer: MetricBuffer, lines: list[str]) -> None:
+    """Sync routes count from threadpool workers while the event loop flushes."""
+    workers, per_worker = 8, 2_000
+    done = threading.Event()
+
+    def add() -> None:
+        for _ in range(per_worker):
+            buffer.count("Requests")
+
+    def flush_until_done() -> None:
+        while not done.is_set():
+            buffer.flush()
+
+    flusher = threading.Thread(target=flush_until_done)
+    flusher.start()
+    threads = [threading.Thread(target=add) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    flusher.join()
+    buffer.flush()
+    total = sum(doc["Requests"][0] for doc in documents(lines))
+    assert total == workers * per_worker
+    assert len(lines) > 1  # the flusher really ran while counts arrived
