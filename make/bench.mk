@@ -7,7 +7,7 @@ BENCH_ARGS ?=
 
 .PHONY: bench bench-quick
 
-bench: $(STAMP) $(TOOLS_STAMP) ## measure cold start, adapter, throughput, size, dev start (ratios, ~6 min)
+bench: $(STAMP) $(TOOLS_STAMP) ## measure cold start, adapter, throughput, size, dev start (ratios, ~4 min)
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(PY) -m bench.run $(BENCH_ARGS)
 
 bench-quick: $(STAMP) $(TOOLS_STAMP) ## the bench's smoke run: one iteration each, figures meaningless
