@@ -7,16 +7,20 @@ from dataclasses import dataclass
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT_SECONDS = 5.0
+# The API's default attachment limit (ORDERS_MAX_ATTACHMENT_BYTES, 10 MiB): the uploader
+# states and enforces it instead of Streamlit's 200 MB.
+DEFAULT_MAX_UPLOAD_MB = 10
 
 
 @dataclass(frozen=True, slots=True)
 class UiSettings:
     api_url: str
     timeout_seconds: float
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
 
 
 def load_settings() -> UiSettings:
-    """Settings from ORDERS_API_URL and ORDERS_API_TIMEOUT_SECONDS.
+    """Settings from ORDERS_API_URL, ORDERS_API_TIMEOUT_SECONDS and ORDERS_UI_MAX_UPLOAD_MB.
 
     Read on every script run (it is cheap), so a changed environment needs no restart
     and tests can point one process at different APIs.
@@ -29,4 +33,10 @@ def load_settings() -> UiSettings:
         timeout = DEFAULT_TIMEOUT_SECONDS
     if timeout <= 0:
         timeout = DEFAULT_TIMEOUT_SECONDS
-    return UiSettings(api_url=api_url.rstrip("/"), timeout_seconds=timeout)
+    raw_upload = os.environ.get("ORDERS_UI_MAX_UPLOAD_MB", "").strip()
+    max_upload = int(raw_upload) if raw_upload.isdigit() else DEFAULT_MAX_UPLOAD_MB
+    if max_upload <= 0:
+        max_upload = DEFAULT_MAX_UPLOAD_MB
+    return UiSettings(
+        api_url=api_url.rstrip("/"), timeout_seconds=timeout, max_upload_mb=max_upload
+    )

@@ -42,7 +42,7 @@ def main() -> None:
                 render_new_order(api)
         if detail_tab.open:
             with detail_tab:
-                render_detail(api)
+                render_detail(api, settings.max_upload_mb)
     except (ApiUnavailable, ApiError) as exc:
         # A failure the view did not handle itself (the API went away mid-run): say so.
         show_error(exc)

@@ -294,6 +294,8 @@ def test_upload_then_download_an_attachment(ui, new_order):
     order = new_order()
     at = open_detail(ui, order["id"])
     assert "No attachments yet." in texts(at)
+    # The uploader states the API's limit, not Streamlit's 200 MB default.
+    assert at.file_uploader[0].proto.max_upload_size_mb == 10
 
     at.file_uploader[0].set_value(("packing-list.txt", b"12 boxes\n", "text/plain")).run()
 

@@ -61,7 +61,7 @@ def _button_label(target: str) -> str:
     return "Cancel order" if target == CANCELLED else f"Mark {target}"
 
 
-def render_detail(api: OrdersClient) -> None:
+def render_detail(api: OrdersClient, max_upload_mb: int) -> None:
     order_id = st.text_input(
         "Order id", key=ORDER_ID, placeholder="32 hex characters: pick one in the Orders tab"
     ).strip()
@@ -78,7 +78,7 @@ def render_detail(api: OrdersClient) -> None:
     st.divider()
     attachments, events = st.columns([2, 3], gap="large")
     with attachments:
-        _attachments(api, order)
+        _attachments(api, order, max_upload_mb)
     with events:
         _events(api, order)
 
@@ -109,7 +109,7 @@ def _summary(api: OrdersClient, order: Order) -> None:
             st.caption(f"No further moves: **{order.status}** is final.")
 
 
-def _attachments(api: OrdersClient, order: Order) -> None:
+def _attachments(api: OrdersClient, order: Order, max_upload_mb: int) -> None:
     st.markdown("#### Attachments")
     try:
         items = api.attachments(order.id)
@@ -130,6 +130,7 @@ def _attachments(api: OrdersClient, order: Order) -> None:
         key=uploader_key,
         on_change=_upload,
         args=(api, order.id, uploader_key),
+        max_upload_size=max_upload_mb,
         help="Uploaded straight to storage through a presigned POST the API hands out.",
     )
 
