@@ -129,3 +129,39 @@ def test_the_server_flushes_on_its_interval(aws, capsys) -> None:  # type: ignor
             emf = [r for r in emitted(capsys) if "_aws" in r]
         assert emf, "no EMF document within 5 s of a 0.2 s interval"
         assert emf[0]["Requests"] == [1.0]
+
+
+def test_concurrent_requests_keep_their_own_correlation_id(app, log_stream) -> None:  # type: ignore[no-untyped-def]
+    """Under uvicorn requests overlap; each line must name its own request, never another's."""
+    import asyncio
+
+    import httpx
+
+    def slow(**_: object) -> None:
+        time.sleep(0.2)
+
+    app.state.container.clients.dynamodb.meta.events.register_first(
+        "before-send.dynamodb.GetItem", slow
+    )
+
+    async def overlapping() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            responses = await asyncio.gather(
+                *(
+                    client.get(f"/api/orders/{i:032x}", headers={"X-Request-Id": f"req-{i}"})
+                    for i in range(5)
+                )
+            )
+        return [r.status_code for r in responses]
+
+    assert asyncio.run(overlapping()) == [404] * 5
+    access = [
+        json.loads(line)
+        for line in log_stream.getvalue().splitlines()
+        if '"message":"request"' in line
+    ]
+    assert len(access) == 5
+    for line in access:
+        order_number = int(line["path"].rsplit("/", 1)[1], 16)
+        assert line.get("correlation_id") == f"req-{order_number}", line

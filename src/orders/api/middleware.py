@@ -96,25 +96,29 @@ class ObservabilityMiddleware:
             await send(message)
 
         segment = self.tracing.begin(scope) if self.tracing else None
-        with logger.append_context_keys(correlation_id=request_id):
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                if segment is not None and self.tracing:
-                    self.tracing.end(segment, status)
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                count(MetricName.REQUESTS)
-                milliseconds(MetricName.LATENCY, elapsed_ms)
-                if status >= 500:
-                    count(MetricName.SERVER_ERRORS)
-                elif status >= 400:
-                    count(MetricName.CLIENT_ERRORS)
-                logger.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=status,
-                    duration_ms=round(elapsed_ms, 2),
-                )
-                if self.flush_each_request:
-                    flush_metrics()
+        # Per request, in this task's context (threadpool workers inherit it): requests
+        # overlap under uvicorn, and Logger.append_keys / append_context_keys change one
+        # set of keys shared by all of them.
+        logger.thread_safe_append_keys(correlation_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if segment is not None and self.tracing:
+                self.tracing.end(segment, status)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            count(MetricName.REQUESTS)
+            milliseconds(MetricName.LATENCY, elapsed_ms)
+            if status >= 500:
+                count(MetricName.SERVER_ERRORS)
+            elif status >= 400:
+                count(MetricName.CLIENT_ERRORS)
+            logger.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round(elapsed_ms, 2),
+            )
+            logger.thread_safe_remove_keys(["correlation_id"])
+            if self.flush_each_request:
+                flush_metrics()
