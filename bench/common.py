@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import statistics
 import sys
 from dataclasses import asdict, dataclass, field
@@ -101,12 +100,6 @@ def function_env(**extra: str) -> dict[str, str]:
         "POWERTOOLS_LOG_LEVEL": "INFO",
         **extra,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pinned(core: int, argv: list[str]) -> list[str]:

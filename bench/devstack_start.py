@@ -13,7 +13,8 @@ import signal
 import subprocess
 import time
 
-from bench.common import OUT, PYTHON, ROOT, Result, emit, free_port, median, rounds
+from bench.common import OUT, PYTHON, ROOT, Result, emit, median, rounds
+from devstack.ports import free_port
 
 TIMEOUT_S = 120.0
 

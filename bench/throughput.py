@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import OUT, PYTHON, ROOT, Result, emit, free_port, median, pinned, rounds
+from bench.common import OUT, PYTHON, ROOT, Result, emit, median, pinned, rounds
+from devstack.ports import free_port
 
 SERVER_CORE, LOAD_CORE = 0, 1
 HIGH, LOW = 64, 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
+from devstack.ports import free_port
 from tests.infra import cfn
 from tests.infra.tooling import run, tool
 
@@ -84,12 +84,6 @@ def test_ui_cmd_runs_streamlit_on_8501() -> None:
     assert "--server.port=8501" in cmd
     assert "--server.address=0.0.0.0" in cmd
     assert "--server.headless=true" in cmd
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 
@@ -11,14 +10,10 @@ import httpx
 import pytest
 import uvicorn
 
+from devstack.ports import free_port
+
 DELAY = 0.2
 REQUESTS = 10
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

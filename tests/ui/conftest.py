@@ -8,7 +8,6 @@ pytest run) resets them, so an in-process server could lose its data under our f
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import boto3
 import httpx
 import pytest
 
+from devstack.ports import free_port
 from tests.support import REGION, create_data_plane, service_env
 
 if TYPE_CHECKING:
@@ -33,12 +33,6 @@ APP = REPO / "src" / "ui" / "app.py"
 OUTPUT = REPO / "tests" / "output" / "ui"
 START_TIMEOUT = 30.0
 KMS_ALIAS = "alias/orders-ui-test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -7,7 +7,7 @@ import uuid
 import httpx
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import free_port
+from devstack.ports import free_port
 
 
 def texts(at: AppTest) -> str:

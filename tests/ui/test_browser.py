@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.ui.conftest import APP, REPO, background, free_port, wait_for
+from devstack.ports import free_port
+from tests.ui.conftest import APP, REPO, background, wait_for
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
