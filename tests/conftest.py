@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from tests.support import create_data_plane, service_env
+from tests.support import moto_data_plane
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -19,14 +17,7 @@ if TYPE_CHECKING:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """moto in-process with the data plane created; the service env set to point at it."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "ORDERS_TRACING_ENABLED"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        plane = create_data_plane(boto3.session.Session())
-        for name, value in service_env(plane["kms_key_id"]).items():
-            monkeypatch.setenv(name, value)
+    with moto_data_plane(monkeypatch) as plane:
         from orders.settings import get_settings
 
         get_settings.cache_clear()

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import boto3
+from moto import mock_aws
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pytest
 
 REGION = "us-east-1"
 TABLE = "orders-test"
@@ -84,3 +91,21 @@ def create_data_plane(session: boto3.session.Session) -> dict[str, str]:
         Rule="orders-to-queue", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": queue_arn}]
     )
     return {"kms_key_id": key_id, "queue_url": queue_url}
+
+
+@contextmanager
+def moto_data_plane(env: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """moto in-process with the data plane created, and the service env pointing at it.
+
+    Anything that would send the SDK elsewhere (an endpoint, a profile) or load the
+    X-Ray SDK is taken out of the environment first.
+    """
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "ORDERS_TRACING_ENABLED"):
+        env.delenv(name, raising=False)
+    env.setenv("AWS_ACCESS_KEY_ID", "testing")
+    env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        plane = create_data_plane(boto3.session.Session())
+        for name, value in service_env(plane["kms_key_id"]).items():
+            env.setenv(name, value)
+        yield plane

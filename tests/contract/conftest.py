@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
+from devstack.invoke import LambdaContext
 from tests.contract.replay import EVENTS_DIR
-from tests.support import BUCKET, REGION, TABLE, create_data_plane, service_env
+from tests.support import BUCKET, REGION, TABLE, moto_data_plane
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -40,22 +40,6 @@ def load_generator() -> ModuleType:
 samples = load_generator()
 ORDER_ID: str = samples.ORDER_ID
 ATTACHMENT_ID = "00112233445566778899aabbccddeeff"
-
-
-@dataclass(frozen=True, slots=True)
-class FakeLambdaContext:
-    """The attributes Powertools' Logger and idempotency read from a Lambda context."""
-
-    function_name: str = "orders-api"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:orders-api"
-    aws_request_id: str = "6f1c3a52-8e0b-4f1d-9a77-2c5d0e4b9f10"
-    log_group_name: str = "/aws/lambda/orders-api"
-    log_stream_name: str = "2026/01/02/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,20 +101,12 @@ def plane() -> Iterator[dict[str, str]]:
     """
     from orders import lambda_handler, outbox
 
-    with pytest.MonkeyPatch.context() as env:
-        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "ORDERS_TRACING_ENABLED"):
-            env.delenv(name, raising=False)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        with mock_aws():
-            created = create_data_plane(boto3.session.Session())
-            for name, value in service_env(created["kms_key_id"]).items():
-                env.setenv(name, value)
-            lambda_handler.reset()  # also forgets the settings read before
-            outbox.reset()
-            yield created
-            lambda_handler.reset()
-            outbox.reset()
+    with pytest.MonkeyPatch.context() as env, moto_data_plane(env) as created:
+        lambda_handler.reset()  # also forgets the settings read before
+        outbox.reset()
+        yield created
+        lambda_handler.reset()
+        outbox.reset()
 
 
 @pytest.fixture(scope="package")
@@ -167,5 +143,6 @@ def direct_app(plane: dict[str, str]) -> FastAPI:
 
 
 @pytest.fixture
-def lambda_context() -> FakeLambdaContext:
-    return FakeLambdaContext()
+def lambda_context() -> LambdaContext:
+    """The context `make invoke` passes: what Powertools' Logger and idempotency read."""
+    return LambdaContext(function_name="orders-api")

@@ -20,7 +20,8 @@ from tests.support import REGION, TABLE
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from tests.contract.conftest import FakeLambdaContext, World
+    from devstack.invoke import LambdaContext
+    from tests.contract.conftest import World
 
 BATCH = EVENTS_DIR / "dynamodb/outbox-batch.json"
 BUS_EVENT = EVENTS_DIR / "eventbridge/order-created.json"
@@ -97,7 +98,7 @@ def test_sample_batch_is_what_the_table_streams_for_a_new_order(world: World) ->
 
 
 def test_outbox_handler_publishes_the_outbox_insert_and_ignores_the_rest(
-    world: World, lambda_context: FakeLambdaContext
+    world: World, lambda_context: LambdaContext
 ) -> None:
     from orders import outbox
 
@@ -138,7 +139,7 @@ def _shape(value: Any) -> Any:
 
 
 def test_eventbridge_sample_has_the_shape_consumers_receive(
-    world: World, direct_app: FastAPI, lambda_context: FakeLambdaContext
+    world: World, direct_app: FastAPI, lambda_context: LambdaContext
 ) -> None:
     from orders import outbox
 
