@@ -46,9 +46,11 @@ def create_app(
             # One clear line, then fail the start: a task that cannot reach its data must not serve.
             logger.error("cannot start", reason=str(exc))
             raise
-    if metrics_flush_seconds is None:
-        metrics_flush_seconds = container.settings.metrics_flush_seconds
-    flush_seconds = metrics_flush_seconds
+    flush_seconds = (
+        container.settings.metrics_flush_seconds
+        if metrics_flush_seconds is None
+        else metrics_flush_seconds
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -49,9 +49,6 @@ class MetricBuffer:
         if full:
             self.flush()
 
-    def pending(self) -> bool:
-        return bool(self._counts or self._durations)
-
     def flush(self) -> None:
         """Write what was gathered as one EMF document; nothing when nothing was gathered."""
         with self._lock:
