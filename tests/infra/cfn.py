@@ -185,3 +185,74 @@ def actions(statement: dict[str, Any]) -> list[str]:
     """The Action (or NotAction) of a statement as a list of strings."""
     value = statement.get("Action", statement.get("NotAction", []))
     return [value] if isinstance(value, str) else list(value)
+
+
+def _rule_value(node: Any, params: dict[str, Any]) -> Any:
+    """A value inside a rule: a literal, a Ref to a parameter or pseudo parameter, or a list."""
+    if isinstance(node, dict) and set(node) == {"Ref"}:
+        return str(params[node["Ref"]])
+    if isinstance(node, list):
+        return [_rule_value(item, params) for item in node]
+    return str(node)
+
+
+def _rule_truth(node: Any, params: dict[str, Any]) -> bool:
+    """A rule condition or assertion, with CloudFormation's semantics: values compare as
+    strings (Number parameters included), so "10" is not less than "9" - nor more."""
+    ((key, arg),) = node.items()
+    if key == "Fn::Equals":
+        left, right = (_rule_value(a, params) for a in arg)
+        return bool(left == right)
+    if key == "Fn::Not":
+        return not _rule_truth(arg[0], params)
+    if key == "Fn::And":
+        return all(_rule_truth(a, params) for a in arg)
+    if key == "Fn::Or":
+        return any(_rule_truth(a, params) for a in arg)
+    if key == "Fn::Contains":
+        values, value = (_rule_value(a, params) for a in arg)
+        return value in values
+    raise ValueError(f"unsupported rule function {key}")
+
+
+def failed_rules(template: dict[str, Any], given: dict[str, Any] | None = None) -> dict[str, str]:
+    """Rules whose assertions fail for these parameter values, by rule name, each with the
+    first failing AssertDescription: what CloudFormation would refuse the deploy with."""
+    params = parameter_values(template, given or {})
+    failed = {}
+    for name, rule in template.get("Rules", {}).items():
+        if "RuleCondition" in rule and not _rule_truth(rule["RuleCondition"], params):
+            continue
+        for assertion in rule["Assertions"]:
+            if not _rule_truth(assertion["Assert"], params):
+                failed[name] = assertion.get("AssertDescription", "")
+                break
+    return failed
+
+
+def nested_stacks(
+    root: dict[str, Any], given: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each nested stack the resolved root creates, by logical id, as its template resolved
+    with the parameters the root passes to it (literals and parameter Refs)."""
+    root_params = parameter_values(load(ROOT_TEMPLATE), given or {})
+    return {
+        name: resolve(
+            load(REPO / stack["Properties"]["TemplateURL"]), nested_parameters(root_params, stack)
+        )
+        for name, stack in by_type(root, "AWS::CloudFormation::Stack").items()
+    }
+
+
+def find_intrinsics(node: Any, function: str) -> list[Any]:
+    """Arguments of every call of one intrinsic function anywhere in the tree."""
+    found: list[Any] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == function:
+                found.append(value)
+            found.extend(find_intrinsics(value, function))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(find_intrinsics(item, function))
+    return found

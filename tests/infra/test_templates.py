@@ -4,6 +4,7 @@ conditions resolved, and the nested cform/ templates resolved with the parameter
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any
 
@@ -40,6 +41,9 @@ def nested(root: dict[str, Any], logical_id: str, scenario: dict[str, Any]) -> d
     template = cfn.load(cfn.REPO / stack["Properties"]["TemplateURL"])
     root_params = cfn.parameter_values(cfn.load(cfn.ROOT_TEMPLATE), scenario)
     return cfn.resolve(template, cfn.nested_parameters(root_params, stack))
+
+
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/x"
 
 
 def fargate_with(**params: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -115,6 +119,39 @@ def test_function_roles_are_explicit_and_scoped(expanded: dict[str, dict[str, An
             assert statement["Resource"] != "*", statement
 
 
+@pytest.mark.parametrize("name", ["ApiFunction", "OutboxFunction"])
+def test_reserved_concurrency_only_when_asked(
+    expanded: dict[str, dict[str, Any]], name: str
+) -> None:
+    """Reserving 60 fails in accounts with a low concurrency quota: the default reserves none."""
+    assert "ReservedConcurrentExecutions" not in expanded["lambda"]["Resources"][name]["Properties"]
+    parameter = name.removesuffix("Function") + "ReservedConcurrency"
+    root = cfn.resolve(cfn.load(cfn.ROOT_TEMPLATE), {"DeploymentTarget": "lambda", parameter: 25})
+    assert root["Resources"][name]["Properties"]["ReservedConcurrentExecutions"] == {
+        "Ref": parameter
+    }
+    assert cfn.load(cfn.ROOT_TEMPLATE)["Parameters"][parameter]["Default"] == 0
+
+
+def test_key_lets_eventbridge_reencrypt_this_buses_archive_only() -> None:
+    """An archive with a customer-managed key needs kms:ReEncrypt* besides Decrypt and
+    GenerateDataKey (EventBridge user guide); scoped to this bus's encryption context."""
+    data = cfn.load(cfn.CFORM / "data.yaml")
+    statements = [
+        s
+        for s in cfn.policy_statements(data["Resources"]["Key"])
+        if s.get("Principal", {}).get("Service") == "events.amazonaws.com"
+    ]
+    allowed = {a for s in statements for a in cfn.actions(s)}
+    assert {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:ReEncrypt*"} <= allowed
+    (reencrypt,) = [s for s in statements if "kms:ReEncrypt*" in cfn.actions(s)]
+    context = reencrypt["Condition"]["StringEquals"][
+        "kms:EncryptionContext:aws:events:event-bus:arn"
+    ]
+    bus_name = data["Resources"]["EventBus"]["Properties"]["Name"]["Fn::Sub"]
+    assert context["Fn::Sub"].endswith(f":event-bus/{bus_name}")
+
+
 # ------------------------------------------------------------------ lambda target
 
 
@@ -123,7 +160,8 @@ def test_lambda_target_has_function_and_http_api_only(expanded: dict[str, dict[s
     api = template["Resources"]["ApiFunction"]["Properties"]
     assert api["Handler"] == "orders.lambda_handler.handler"
     assert api["TracingConfig"] == {"Mode": "Active"}
-    assert api["ReservedConcurrentExecutions"] == {"Ref": "ApiReservedConcurrency"}
+    # By default nothing is reserved: the account's quota may be too low for any reservation.
+    assert "ReservedConcurrentExecutions" not in api
     assert "VpcConfig" not in api
     assert "AWS::ApiGatewayV2::Api" in types(template)
     assert not {"NetworkStack", "FargateStack"} & set(template["Resources"])
@@ -191,8 +229,29 @@ def test_fargate_target_has_network_and_services_but_no_api_function(
     functions = cfn.by_type(template, "AWS::Lambda::Function")
     assert set(functions) == {"OutboxFunction"}
     assert template["Outputs"]["ApiBaseUrl"]["Value"] == {
-        "Fn::GetAtt": ["FargateStack", "Outputs.LoadBalancerUrl"]
+        "Fn::GetAtt": ["FargateStack", "Outputs.BaseUrl"]
     }
+
+
+def alb_path_match(pattern: str, path: str) -> bool:
+    """ELB path-pattern semantics: case-sensitive, `*` any characters, `?` one."""
+    return fnmatch.fnmatchcase(path, pattern)
+
+
+def routed_to(stack: dict[str, Any], path: str) -> str:
+    """Target group a request path reaches: the first matching rule by priority, else the
+    listener's default (a 404)."""
+    rules = sorted(
+        cfn.by_type(stack, "AWS::ElasticLoadBalancingV2::ListenerRule").values(),
+        key=lambda r: int(r["Properties"]["Priority"]),
+    )
+    for rule in rules:
+        (condition,) = rule["Properties"]["Conditions"]
+        assert condition["Field"] == "path-pattern"
+        if any(alb_path_match(p, path) for p in condition["PathPatternConfig"]["Values"]):
+            (action,) = rule["Properties"]["Actions"]
+            return str(action["TargetGroupArn"]["Ref"])
+    return "default-404"
 
 
 def test_fargate_alb_default_404_and_both_rules() -> None:
@@ -201,21 +260,43 @@ def test_fargate_alb_default_404_and_both_rules() -> None:
     (action,) = listener["Properties"]["DefaultActions"]
     assert action["Type"] == "fixed-response"
     assert action["FixedResponseConfig"]["StatusCode"] == "404"
-    rules = cfn.by_type(stack, "AWS::ElasticLoadBalancingV2::ListenerRule")
-    patterns = {
-        rule["Properties"]["Conditions"][0]["PathPatternConfig"]["Values"][0]: rule["Properties"]
-        for rule in rules.values()
-    }
-    assert set(patterns) == {"/api/*", "/*"}
-    assert patterns["/api/*"]["Priority"] < patterns["/*"]["Priority"]
     groups = cfn.by_type(stack, "AWS::ElasticLoadBalancingV2::TargetGroup")
     assert groups["ApiTargetGroup"]["Properties"]["HealthCheckPath"] == "/api/health"
     assert groups["UiTargetGroup"]["Properties"]["HealthCheckPath"] == "/_stcore/health"
-    assert patterns["/api/*"]["Actions"][0]["TargetGroupArn"] == {"Ref": "ApiTargetGroup"}
+    # /api itself (the service root, served on the Lambda target too) goes to the API.
+    for path in ("/api", "/api/", "/api/health", "/api/orders/o-1/status"):
+        assert routed_to(stack, path) == "ApiTargetGroup", path
+    for path in ("/", "/apiary", "/_stcore/health", "/orders"):
+        assert routed_to(stack, path) == "UiTargetGroup", path
+    api_only, _ = fargate_with(DeployUi="false")
+    assert routed_to(api_only, "/api") == "ApiTargetGroup"
+    assert routed_to(api_only, "/") == "default-404"
+
+
+@pytest.mark.parametrize("ui", ["true", "false"])
+def test_fargate_urls_use_the_certificates_name(ui: str) -> None:
+    """With a certificate the outputs name DomainName, which it covers; the ALB's own DNS
+    name would fail every client's TLS name check."""
+    named = {"CertificateArn": CERT, "DomainName": "orders.example.com", "DeployUi": ui}
+    stack, scenario = fargate_with(**named)
+    root = cfn.resolve(cfn.load(cfn.ROOT_TEMPLATE), scenario)
+    passed = cfn.nested_parameters(
+        cfn.parameter_values(root, scenario), root["Resources"]["FargateStack"]
+    )
+    assert passed["DomainName"] == "orders.example.com"
+    assert stack["Outputs"]["BaseUrl"]["Value"] == {"Fn::Sub": "https://${DomainName}"}
+    base_url = {"Fn::GetAtt": ["FargateStack", "Outputs.BaseUrl"]}
+    assert root["Outputs"]["ApiBaseUrl"]["Value"] == base_url
+    if ui == "true":
+        assert root["Outputs"]["UiUrl"]["Value"] == base_url
+    else:
+        assert "UiUrl" not in root["Outputs"]
+    plain, _ = fargate_with()
+    assert plain["Outputs"]["BaseUrl"]["Value"] == {"Fn::Sub": "http://${LoadBalancer.DNSName}"}
 
 
 def test_fargate_with_certificate_redirects_http_to_https() -> None:
-    stack, _ = fargate_with(CertificateArn="arn:aws:acm:us-east-1:123456789012:certificate/x")
+    stack, _ = fargate_with(CertificateArn=CERT, DomainName="orders.example.com")
     listeners = cfn.by_type(stack, "AWS::ElasticLoadBalancingV2::Listener")
     (redirect,) = listeners["HttpListener"]["Properties"]["DefaultActions"]
     assert redirect["Type"] == "redirect"
