@@ -30,13 +30,46 @@ LAMBDA_EXCLUDE := awscrt OpenSSL pyOpenSSL pytest _pytest moto uvicorn uvloop ht
 # The repo's tools virtualenv (make tools) has the SAM CLI; fall back to one on PATH.
 INFRA_SAM ?= $(if $(wildcard .tools/bin/sam),.tools/bin/sam,sam)
 DEPLOY_STACK ?= orders
-DEPLOY_REGION ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
+# The region as the AWS CLI and SAM resolve it: AWS_REGION, AWS_DEFAULT_REGION, else the
+# profile's (`aws configure get region` honours AWS_PROFILE). No fallback: a deploy to a
+# region nobody chose creates a second stack there. Asked once, and only when a recipe needs
+# it (once = $(eval ...)); deploy/destroy/images stop with a clear message when there is none.
+once = $(eval $(1) := $(2))$($(1))
+DEPLOY_REGION ?= $(call once,DEPLOY_REGION,$(or $(AWS_REGION),$(AWS_DEFAULT_REGION),$(shell aws configure get region 2>/dev/null)))
 TARGET ?= lambda
+# Stage goes with every deploy: the CLI's --parameter-overrides replaces samconfig.toml's
+# whole list, and a parameter left out keeps the stack's previous value, so deploys from a
+# laptop and from the workflow flipped it. Its one default is samconfig.toml's (what a bare
+# `sam deploy` uses); override with STAGE=prod.
+STAGE ?= $(call once,STAGE,$(shell $(INFRA_PYTHON) -c 'import re, tomllib; o = tomllib.load(open("samconfig.toml", "rb"))["default"]["deploy"]["parameters"]["parameter_overrides"]; print(re.search(r"(?:^|\s)Stage=(\S+)", o).group(1))'))
+# Extra `sam deploy` flags, e.g. the workflow's artifact bucket, execution role and no prompt.
+SAM_DEPLOY_ARGS ?=
 IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo latest)
 # ECR repositories made by cform/ci.yaml (RepositoryPrefix defaults to the stack name).
-ECR_REGISTRY ?= $(shell aws sts get-caller-identity --query Account --output text 2>/dev/null).dkr.ecr.$(DEPLOY_REGION).amazonaws.com
+ECR_REGISTRY ?= $(call once,ECR_REGISTRY,$(shell aws sts get-caller-identity --query Account --output text 2>/dev/null).dkr.ecr.$(DEPLOY_REGION).amazonaws.com)
 API_IMAGE ?= $(ECR_REGISTRY)/$(DEPLOY_STACK)-api:$(IMAGE_TAG)
 UI_IMAGE ?= $(ECR_REGISTRY)/$(DEPLOY_STACK)-ui:$(IMAGE_TAG)
+DOCKER_PLATFORM := linux/$(if $(filter arm64,$(LAMBDA_ARCH)),arm64,amd64)
+
+# Expanded when a recipe is, before its first line runs (also under make -n).
+require-region = $(if $(DEPLOY_REGION),,$(error no AWS region: set AWS_REGION, or the profile's region (aws configure set region <region>)))
+
+# $(call push-image,<ECR repository>,<image reference>,<Dockerfile>)
+# ECR tags are immutable: a second deploy of one commit finds its image there and skips the
+# build and the push (which ECR would refuse). Any other describe-images error stops here.
+define push-image
+	@err=$$(aws ecr describe-images --region $(DEPLOY_REGION) --repository-name $(1) \
+	    --image-ids imageTag=$(IMAGE_TAG) 2>&1 >/dev/null); rc=$$?; \
+	if [ $$rc -eq 0 ]; then \
+	  echo "$(2) is already in ECR (tags are immutable): not built or pushed again"; \
+	elif printf '%s' "$$err" | grep -q ImageNotFoundException; then \
+	  set -ex; \
+	  docker build --platform $(DOCKER_PLATFORM) -f $(3) -t $(2) .; \
+	  docker push $(2); \
+	else \
+	  echo "$$err" >&2; exit $$rc; \
+	fi
+endef
 
 .PHONY: build-ApiFunction build-OutboxFunction lambda-deps images deploy destroy
 
@@ -65,26 +98,28 @@ build-ApiFunction build-OutboxFunction: $(LAMBDA_DEPS)/.stamp
 	find "$(ARTIFACTS_DIR)/orders" -name __pycache__ -prune -exec rm -rf {} +
 	$(INFRA_PYTHON) -m compileall -q -j0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/orders"
 
-images: ## build and push the API and UI images (needs Docker and an ECR login)
+images: ## build and push the API and UI images unless ECR has them (needs Docker)
+	$(require-region)
 	aws ecr get-login-password --region $(DEPLOY_REGION) | docker login --username AWS --password-stdin $(ECR_REGISTRY)
-	docker build --platform linux/$(if $(filter arm64,$(LAMBDA_ARCH)),arm64,amd64) -f containers/api/Dockerfile -t $(API_IMAGE) .
-	docker build --platform linux/$(if $(filter arm64,$(LAMBDA_ARCH)),arm64,amd64) -f containers/ui/Dockerfile -t $(UI_IMAGE) .
-	docker push $(API_IMAGE)
-	docker push $(UI_IMAGE)
+	$(call push-image,$(DEPLOY_STACK)-api,$(API_IMAGE),containers/api/Dockerfile)
+	$(call push-image,$(DEPLOY_STACK)-ui,$(UI_IMAGE),containers/ui/Dockerfile)
 
-deploy: ## deploy to AWS: make deploy TARGET=lambda|fargate (same stack; data is kept on a switch)
+# The fargate target builds and pushes its images first (images runs before deploy's recipe).
+deploy: $(if $(filter fargate,$(TARGET)),images) ## deploy to AWS: make deploy TARGET=lambda|fargate [STAGE=...] (same stack; data is kept on a switch)
 ifeq ($(TARGET),fargate)
-	$(MAKE) images
+	$(require-region)
 	$(INFRA_SAM) build
-	$(INFRA_SAM) deploy --config-env fargate --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) \
-	  --parameter-overrides DeploymentTarget=fargate ApiImageUri=$(API_IMAGE) UiImageUri=$(UI_IMAGE) $(DEPLOY_PARAMS)
+	$(INFRA_SAM) deploy --config-env fargate --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) $(SAM_DEPLOY_ARGS) \
+	  --parameter-overrides DeploymentTarget=fargate Stage=$(STAGE) ApiImageUri=$(API_IMAGE) UiImageUri=$(UI_IMAGE) $(DEPLOY_PARAMS)
 else ifeq ($(TARGET),lambda)
+	$(require-region)
 	$(INFRA_SAM) build
-	$(INFRA_SAM) deploy --config-env default --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) \
-	  --parameter-overrides DeploymentTarget=lambda $(DEPLOY_PARAMS)
+	$(INFRA_SAM) deploy --config-env default --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) $(SAM_DEPLOY_ARGS) \
+	  --parameter-overrides DeploymentTarget=lambda Stage=$(STAGE) $(DEPLOY_PARAMS)
 else
 	$(error TARGET must be lambda or fargate, not "$(TARGET)")
 endif
 
-destroy: ## delete the stack; the table, bucket and key are retained (see cform/README.md)
+destroy: ## delete the stack; the table, bucket, key and log groups are retained (see cform/README.md)
+	$(require-region)
 	$(INFRA_SAM) delete --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) --no-prompts

@@ -3,6 +3,8 @@ samconfig.toml has the named environments and one stack name for both targets.""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -62,7 +64,7 @@ def test_ci_runs_make_test() -> None:
     assert ci["permissions"] == {"contents": "read"}
 
 
-def test_deploy_uses_oidc_sam_and_a_target_input() -> None:
+def test_deploy_uses_oidc_and_a_target_input() -> None:
     deploy = load_workflow(cfn.REPO / ".github" / "workflows" / "deploy.yml")
     target = deploy["on"]["workflow_dispatch"]["inputs"]["target"]
     assert target["options"] == ["lambda", "fargate"]
@@ -75,10 +77,59 @@ def test_deploy_uses_oidc_sam_and_a_target_input() -> None:
     )
     assert "role-to-assume" in credentials["with"]
     assert "aws-access-key-id" not in credentials["with"]
-    scripts = "\n".join(s.get("run", "") for s in all_steps)
-    assert "sam build" in scripts
-    assert "sam deploy" in scripts
-    assert "docker push" in scripts
+
+
+def deploy_step() -> dict[str, Any]:
+    deploy = load_workflow(cfn.REPO / ".github" / "workflows" / "deploy.yml")
+    (step,) = [s for s in steps(deploy) if "make deploy" in s.get("run", "")]
+    return step
+
+
+def test_deploy_workflow_is_make_deploy_and_nothing_else() -> None:
+    """One code path with a laptop: the image push check, Stage and the region live in
+    make/infra.mk (tested in test_make.py), not in a second copy here."""
+    deploy = load_workflow(cfn.REPO / ".github" / "workflows" / "deploy.yml")
+    scripts = "\n".join(s.get("run", "") for s in steps(deploy))
+    for duplicate in ("sam deploy", "sam build", "docker push", "docker build"):
+        assert duplicate not in scripts
+    # The stage input has no default of its own (samconfig.toml's is the one default).
+    stage = deploy["on"]["workflow_dispatch"]["inputs"]["stage"]
+    assert stage.get("default", "") == ""
+    assert stage.get("required") is False
+
+
+@pytest.mark.parametrize(
+    ("stage_input", "stage_arg"), [("", None), ("prod", "STAGE=prod")], ids=["default", "given"]
+)
+def test_deploy_step_passes_stage_only_when_given(
+    tmp_path: Path, stage_input: str, stage_arg: str | None
+) -> None:
+    """Run the step's script with bash and a fake make that records its arguments."""
+    step = deploy_step()
+    fake = tmp_path / "make"
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done > "$MAKE_ARGS"\n')
+    fake.chmod(0o755)
+    env = {
+        "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
+        "MAKE_ARGS": str(tmp_path / "args"),
+        "STACK_NAME": "orders",
+        "IMAGE_TAG": "abc",
+        **{k: "x" for k in step["env"]},
+        "TARGET": "fargate",
+        "STAGE_INPUT": stage_input,
+    }
+    proc = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", step["run"]],
+        env=env, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    args = (tmp_path / "args").read_text().splitlines()
+    assert args[:2] == ["deploy", "TARGET=fargate"]
+    assert [a for a in args if a.startswith("STAGE=")] == ([stage_arg] if stage_arg else [])
+    assert "IMAGE_TAG=abc" in args
+    (sam_args,) = [a for a in args if a.startswith("SAM_DEPLOY_ARGS=")]
+    assert "--role-arn x" in sam_args
+    assert "--no-confirm-changeset" in sam_args
 
 
 @pytest.fixture(scope="module")
