@@ -1,0 +1,231 @@
+"""Operations, per target: alarms on the platform's own signals (a target that is down emits
+no app metrics), log groups that outlive the stack, and the wiring those alarms read from
+the other stacks' outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.infra import cfn
+from tests.infra.tooling import SCENARIOS
+
+EDGE = {"DeploymentTarget": "lambda", "EnableEdge": "true"}
+ALL_SCENARIOS = {**SCENARIOS, "lambda-edge": EDGE}
+
+# Platform metrics per target: (namespace, metric) -> the parameters its dimensions read.
+PLATFORM_ALARMS = {
+    "lambda": {
+        ("AWS/ApiGateway", "5xx"): {"HttpApiId"},
+        ("AWS/ApiGateway", "Count"): {"HttpApiId"},
+        ("AWS/ApiGateway", "Latency"): {"HttpApiId"},
+        ("AWS/Lambda", "Errors"): {"ApiFunctionName"},
+        ("AWS/Lambda", "Throttles"): {"ApiFunctionName"},
+    },
+    "fargate": {
+        ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"): {"LoadBalancerFullName"},
+        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"): {
+            "LoadBalancerFullName", "ApiTargetGroupFullName",
+        },
+        ("AWS/ApplicationELB", "RequestCount"): {"LoadBalancerFullName", "ApiTargetGroupFullName"},
+        ("AWS/ApplicationELB", "UnHealthyHostCount"): {
+            "LoadBalancerFullName", "ApiTargetGroupFullName",
+        },
+        ("ECS/ContainerInsights", "RunningTaskCount"): {"ClusterName", "ApiServiceName"},
+    },
+}  # fmt: skip
+# Where the root gets each dimension parameter it passes, per target.
+DIMENSION_SOURCES = {
+    "lambda": {"HttpApiId": {"Ref": "HttpApi"}, "ApiFunctionName": {"Ref": "ApiFunction"}},
+    "fargate": {
+        "LoadBalancerFullName": {"Fn::GetAtt": ["FargateStack", "Outputs.LoadBalancerFullName"]},
+        "ApiTargetGroupFullName": {
+            "Fn::GetAtt": ["FargateStack", "Outputs.ApiTargetGroupFullName"]
+        },
+        "ClusterName": {"Fn::GetAtt": ["FargateStack", "Outputs.ClusterName"]},
+        "ApiServiceName": {"Fn::GetAtt": ["FargateStack", "Outputs.ApiServiceName"]},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def deployed(expanded: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per scenario: the expanded root ("root") and each nested stack it creates, resolved."""
+    out = {}
+    for name, params in ALL_SCENARIOS.items():
+        # The edge scenario adds only plain CloudFormation: the raw root resolves it.
+        root = (
+            expanded[name] if name in expanded else cfn.resolve(cfn.load(cfn.ROOT_TEMPLATE), params)
+        )
+        out[name] = {"root": root, **cfn.nested_stacks(root, params)}
+    return out
+
+
+def alarm_metrics(template: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(namespace, metric) -> the alarms' properties that read it (plain or metric math)."""
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for alarm in cfn.by_type(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        metrics = [q["MetricStat"]["Metric"] for q in props.get("Metrics", []) if "MetricStat" in q]
+        if "MetricName" in props:
+            metrics.append(props)
+        for metric in metrics:
+            key = (metric["Namespace"], metric["MetricName"])
+            found.setdefault(key, []).append({**props, "Dimensions": metric.get("Dimensions", [])})
+    return found
+
+
+def dimension_refs(alarm: dict[str, Any]) -> set[str]:
+    """Parameters the alarm's dimensions read (literal dimensions, e.g. service=orders, aside)."""
+    return {d["Value"]["Ref"] for d in alarm["Dimensions"] if isinstance(d["Value"], dict)}
+
+
+# ------------------------------------------------------------------ alarms per target
+
+
+@pytest.mark.parametrize("target", list(SCENARIOS))
+def test_platform_alarms_per_target(
+    deployed: dict[str, dict[str, dict[str, Any]]], target: str
+) -> None:
+    """A target that is down emits no app metric: the platform's own metrics must alarm."""
+    observability = deployed[target]["ObservabilityStack"]
+    metrics = alarm_metrics(observability)
+    for (namespace, name), params in PLATFORM_ALARMS[target].items():
+        assert (namespace, name) in metrics, (namespace, name)
+        readers = metrics[(namespace, name)]
+        assert any(dimension_refs(a) == params for a in readers), name
+        for alarm in readers:
+            assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    # No alarm of the other target (its dimensions would be "" here).
+    mine = set().union(*PLATFORM_ALARMS[target].values())
+    other = "fargate" if target == "lambda" else "lambda"
+    others = set().union(*PLATFORM_ALARMS[other].values()) - mine
+    for readers in metrics.values():
+        for alarm in readers:
+            assert not dimension_refs(alarm) & others, alarm["AlarmName"]
+
+
+@pytest.mark.parametrize("target", list(SCENARIOS))
+def test_alarm_dimensions_are_wired_from_the_target(
+    deployed: dict[str, dict[str, dict[str, Any]]], target: str
+) -> None:
+    """The root passes each dimension from the resource that has it, and the nested output it
+    reads exists and is what it claims to be."""
+    passed = deployed[target]["root"]["Resources"]["ObservabilityStack"]["Properties"]["Parameters"]
+    for name, source in DIMENSION_SOURCES[target].items():
+        assert passed[name] == source, name
+    if target == "fargate":
+        outputs = cfn.load(cfn.CFORM / "fargate.yaml")["Outputs"]
+        assert outputs["LoadBalancerFullName"]["Value"] == {
+            "Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]
+        }
+        assert outputs["ApiTargetGroupFullName"]["Value"] == {
+            "Fn::GetAtt": ["ApiTargetGroup", "TargetGroupFullName"]
+        }
+        assert passed["ApiDesiredCount"] == {"Ref": "ApiDesiredCount"}
+
+
+def test_fewer_running_tasks_than_desired_alarms_and_silence_counts_as_down(
+    deployed: dict[str, dict[str, dict[str, Any]]],
+) -> None:
+    metrics = alarm_metrics(deployed["fargate"]["ObservabilityStack"])
+    (running,) = metrics[("ECS/ContainerInsights", "RunningTaskCount")]
+    assert running["ComparisonOperator"] == "LessThanThreshold"
+    assert running["Threshold"] == {"Ref": "ApiDesiredCount"}
+    assert running["Statistic"] == "Minimum"
+    assert running["TreatMissingData"] == "breaching"
+    # Container Insights publishes RunningTaskCount only when the cluster has it on.
+    (cluster,) = cfn.by_type(deployed["fargate"]["FargateStack"], "AWS::ECS::Cluster").values()
+    assert {"Name": "containerInsights", "Value": "enabled"} in cluster["Properties"][
+        "ClusterSettings"
+    ]
+
+
+@pytest.mark.parametrize("target", list(SCENARIOS))
+def test_dashboard_is_valid_json_with_the_platform_widget(
+    deployed: dict[str, dict[str, dict[str, Any]]], target: str
+) -> None:
+    (dashboard,) = cfn.by_type(
+        deployed[target]["ObservabilityStack"], "AWS::CloudWatch::Dashboard"
+    ).values()
+    body, variables = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    for name, value in variables.items():
+        body = body.replace(f"${{{name}}}", value["Fn::Sub"])
+    rendered = json.loads(re.sub(r"\$\{[^}]+\}", "1", body))
+    namespaces = {
+        metric[0]
+        for widget in rendered["widgets"]
+        for metric in widget["properties"]["metrics"]
+        if metric[0] not in {".", "..."}
+    }
+    expected = {"AWS/ApiGateway", "AWS/Lambda"} if target == "lambda" else {
+        "AWS/ApplicationELB", "ECS/ContainerInsights", "AWS/ECS",
+    }  # fmt: skip
+    assert expected <= namespaces
+
+
+# ------------------------------------------------------------------ log groups per target
+
+EXPECTED_LOG_GROUPS = {
+    "lambda": {"root/OutboxLogGroup", "root/ApiLogGroup", "root/HttpApiAccessLogGroup"},
+    "fargate": {"root/OutboxLogGroup", "NetworkStack/FlowLogGroup", "FargateStack/LogGroup"},
+    "lambda-edge": {
+        "root/OutboxLogGroup", "root/ApiLogGroup", "root/HttpApiAccessLogGroup",
+        "EdgeStack/WebAclLogGroup",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario", list(ALL_SCENARIOS))
+def test_every_log_group_outlives_the_stack(
+    deployed: dict[str, dict[str, dict[str, Any]]], scenario: str
+) -> None:
+    """A target switch or make destroy must not delete logs before their retention ends."""
+    groups = {
+        f"{stack}/{name}": group
+        for stack, template in deployed[scenario].items()
+        for name, group in cfn.by_type(template, "AWS::Logs::LogGroup").items()
+    }
+    assert set(groups) == EXPECTED_LOG_GROUPS[scenario]
+    for name, group in groups.items():
+        assert group.get("DeletionPolicy") == "Retain", name
+        assert group.get("UpdateReplacePolicy") == "Retain", name
+        assert "RetentionInDays" in group["Properties"], name
+        assert "KmsKeyId" in group["Properties"], name
+
+
+def test_a_retained_named_log_group_cannot_block_a_new_one() -> None:
+    """WAF needs a fixed name prefix; a retained group of that exact name would make the next
+    edge fail to create. The stack's UUID in the name keeps each creation's name new."""
+    edge = cfn.load(cfn.CFORM / "edge.yaml")
+    for name, group in cfn.by_type(edge, "AWS::Logs::LogGroup").items():
+        log_group_name = group["Properties"].get("LogGroupName")
+        if log_group_name is None:
+            continue
+        template, variables = log_group_name["Fn::Sub"]
+        assert template.startswith("aws-waf-logs-"), name
+        refs = cfn.find_intrinsics(variables, "Ref")
+        assert "AWS::StackId" in refs, name
+
+
+# ------------------------------------------------------------------ wiring
+
+
+@pytest.mark.parametrize("scenario", list(ALL_SCENARIOS))
+def test_nested_outputs_read_by_the_root_exist(
+    deployed: dict[str, dict[str, dict[str, Any]]], scenario: str
+) -> None:
+    root = deployed[scenario]["root"]
+    for logical_id, attribute in cfn.find_intrinsics(root, "Fn::GetAtt"):
+        if logical_id in deployed[scenario] and attribute.startswith("Outputs."):
+            outputs = deployed[scenario][logical_id].get("Outputs", {})
+            assert attribute.removeprefix("Outputs.") in outputs, (logical_id, attribute)
+    for logical_id, stack in cfn.by_type(root, "AWS::CloudFormation::Stack").items():
+        template = cfn.load(cfn.REPO / stack["Properties"]["TemplateURL"])
+        required = {n for n, p in template.get("Parameters", {}).items() if "Default" not in p}
+        passed = set(stack["Properties"].get("Parameters", {}))
+        assert required <= passed, (logical_id, required - passed)
+        assert passed <= set(template.get("Parameters", {})), (logical_id, passed)
