@@ -53,6 +53,7 @@ DOCKER_PLATFORM := linux/$(if $(filter arm64,$(LAMBDA_ARCH)),arm64,amd64)
 
 # Expanded when a recipe is, before its first line runs (also under make -n).
 require-region = $(if $(DEPLOY_REGION),,$(error no AWS region: set AWS_REGION, or the profile's region (aws configure set region <region>)))
+require-stage = $(if $(STAGE),,$(error no Stage: pass STAGE=..., or keep Stage=... in samconfig.toml's [default] parameter_overrides (read with $(INFRA_PYTHON), which needs tomllib: Python 3.11+)))
 
 # $(call push-image,<ECR repository>,<image reference>,<Dockerfile>)
 # ECR tags are immutable: a second deploy of one commit finds its image there and skips the
@@ -71,7 +72,7 @@ define push-image
 	fi
 endef
 
-.PHONY: build-ApiFunction build-OutboxFunction lambda-deps images deploy destroy
+.PHONY: build-ApiFunction build-OutboxFunction lambda-deps images deploy deploy-preflight destroy
 
 $(LAMBDA_DEPS)/.stamp: pyproject.toml make/infra.mk
 	rm -rf $(LAMBDA_DEPS) && mkdir -p $(LAMBDA_DEPS)/python
@@ -104,15 +105,18 @@ images: ## build and push the API and UI images unless ECR has them (needs Docke
 	$(call push-image,$(DEPLOY_STACK)-api,$(API_IMAGE),containers/api/Dockerfile)
 	$(call push-image,$(DEPLOY_STACK)-ui,$(UI_IMAGE),containers/ui/Dockerfile)
 
-# The fargate target builds and pushes its images first (images runs before deploy's recipe).
-deploy: $(if $(filter fargate,$(TARGET)),images) ## deploy to AWS: make deploy TARGET=lambda|fargate [STAGE=...] (same stack; data is kept on a switch)
-ifeq ($(TARGET),fargate)
+# Checked before anything runs, the image build and push included.
+deploy-preflight:
 	$(require-region)
+	$(require-stage)
+
+# The fargate target builds and pushes its images first (images runs before deploy's recipe).
+deploy: deploy-preflight $(if $(filter fargate,$(TARGET)),images) ## deploy to AWS: make deploy TARGET=lambda|fargate [STAGE=...] (same stack; data is kept on a switch)
+ifeq ($(TARGET),fargate)
 	$(INFRA_SAM) build
 	$(INFRA_SAM) deploy --config-env fargate --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) $(SAM_DEPLOY_ARGS) \
 	  --parameter-overrides DeploymentTarget=fargate Stage=$(STAGE) ApiImageUri=$(API_IMAGE) UiImageUri=$(UI_IMAGE) $(DEPLOY_PARAMS)
 else ifeq ($(TARGET),lambda)
-	$(require-region)
 	$(INFRA_SAM) build
 	$(INFRA_SAM) deploy --config-env default --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) $(SAM_DEPLOY_ARGS) \
 	  --parameter-overrides DeploymentTarget=lambda Stage=$(STAGE) $(DEPLOY_PARAMS)

@@ -172,6 +172,15 @@ def test_no_region_anywhere_stops_before_anything_runs(cli: FakeCli, target: str
     assert cli.calls("docker") == []
 
 
+@pytest.mark.parametrize("target", ["lambda", "fargate"])
+def test_an_empty_stage_stops_before_anything_runs(cli: FakeCli, target: str) -> None:
+    proc = cli.make("deploy", f"TARGET={target}", "STAGE=")
+    assert proc.returncode != 0
+    assert "no Stage" in proc.stderr
+    assert cli.calls("sam") == []
+    assert cli.calls("docker") == []
+
+
 def test_deploy_rejects_an_unknown_target(cli: FakeCli) -> None:
     proc = cli.make("deploy", "TARGET=ec2")
     assert proc.returncode != 0
