@@ -55,18 +55,20 @@ DOCKER_PLATFORM := linux/$(if $(filter arm64,$(LAMBDA_ARCH)),arm64,amd64)
 require-region = $(if $(DEPLOY_REGION),,$(error no AWS region: set AWS_REGION, or the profile's region (aws configure set region <region>)))
 require-stage = $(if $(STAGE),,$(error no Stage: pass STAGE=..., or keep Stage=... in samconfig.toml's [default] parameter_overrides (read with $(INFRA_PYTHON), which needs tomllib: Python 3.11+)))
 
-# $(call push-image,<ECR repository>,<image reference>,<Dockerfile>)
+# $(call push-image,<image reference>,<Dockerfile>)
 # ECR tags are immutable: a second deploy of one commit finds its image there and skips the
 # build and the push (which ECR would refuse). Any other describe-images error stops here.
+# Repository and tag come from the reference, so API_IMAGE/UI_IMAGE overrides stay consistent.
 define push-image
-	@err=$$(aws ecr describe-images --region $(DEPLOY_REGION) --repository-name $(1) \
-	    --image-ids imageTag=$(IMAGE_TAG) 2>&1 >/dev/null); rc=$$?; \
+	@ref=$(1); repo=$${ref#*/}; repo=$${repo%:*}; tag=$${ref##*:}; \
+	err=$$(aws ecr describe-images --region $(DEPLOY_REGION) --repository-name "$$repo" \
+	    --image-ids imageTag="$$tag" 2>&1 >/dev/null); rc=$$?; \
 	if [ $$rc -eq 0 ]; then \
-	  echo "$(2) is already in ECR (tags are immutable): not built or pushed again"; \
+	  echo "$$ref is already in ECR (tags are immutable): not built or pushed again"; \
 	elif printf '%s' "$$err" | grep -q ImageNotFoundException; then \
 	  set -ex; \
-	  docker build --platform $(DOCKER_PLATFORM) -f $(3) -t $(2) .; \
-	  docker push $(2); \
+	  docker build --platform $(DOCKER_PLATFORM) -f $(2) -t "$$ref" .; \
+	  docker push "$$ref"; \
 	else \
 	  echo "$$err" >&2; exit $$rc; \
 	fi
@@ -102,8 +104,8 @@ build-ApiFunction build-OutboxFunction: $(LAMBDA_DEPS)/.stamp
 images: ## build and push the API and UI images unless ECR has them (needs Docker)
 	$(require-region)
 	aws ecr get-login-password --region $(DEPLOY_REGION) | docker login --username AWS --password-stdin $(ECR_REGISTRY)
-	$(call push-image,$(DEPLOY_STACK)-api,$(API_IMAGE),containers/api/Dockerfile)
-	$(call push-image,$(DEPLOY_STACK)-ui,$(UI_IMAGE),containers/ui/Dockerfile)
+	$(call push-image,$(API_IMAGE),containers/api/Dockerfile)
+	$(call push-image,$(UI_IMAGE),containers/ui/Dockerfile)
 
 # Checked before anything runs, the image build and push included.
 deploy-preflight:

@@ -146,6 +146,16 @@ def test_deploy_fargate_twice_on_one_commit_skips_the_push(cli: FakeCli) -> None
     assert "ApiImageUri=" in cli.sam_deploy()
 
 
+def test_the_ecr_check_asks_for_the_repository_and_tag_it_pushes(cli: FakeCli) -> None:
+    image = f"{registry('us-east-1')}/team-api:v7"
+    proc = cli.make("images", f"API_IMAGE={image}", ecr="absent")
+    assert proc.returncode == 0, proc.stderr
+    checks = [c for c in cli.calls("aws") if c.startswith("aws ecr describe-images")]
+    assert "--repository-name team-api --image-ids imageTag=v7" in checks[0]
+    assert "--repository-name orders-ui --image-ids imageTag=abc" in checks[1]
+    assert f"docker push {image}" in cli.calls("docker")
+
+
 def test_deploy_fargate_stops_on_another_ecr_error(cli: FakeCli) -> None:
     proc = cli.make("deploy", "TARGET=fargate", ecr="denied")
     assert proc.returncode != 0
