@@ -12,11 +12,12 @@ from orders import __version__
 from orders.api import problems
 from orders.api.middleware import ObservabilityMiddleware
 from orders.api.models import Problem
+from orders.api.origin_check import OriginCheckMiddleware, origin_secret_from
 from orders.api.routes_attachments import router as attachments_router
 from orders.api.routes_meta import router as meta_router
 from orders.api.routes_orders import router as orders_router
 from orders.bootstrap import Container, bootstrap
-from orders.observability import logger, periodic_metrics_flush
+from orders.observability import logger, periodic_metrics_flush, set_target
 from orders.settings import SettingsError
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ def create_app(
         lifespan=lifespan if flush_seconds > 0 else None,
     )
     app.state.container = container
+    # Which target serves: a key on every log line and a metric dimension (observability).
+    set_target(container.settings.served_by)
     problems.install(app)
     for router in (meta_router, orders_router, attachments_router):
         app.include_router(router, prefix=API_PREFIX)
@@ -78,6 +81,9 @@ def create_app(
         from orders.server_tracing import RequestTracing
 
         tracing = RequestTracing()
+    # Inside the observability middleware, so refused requests are logged and counted too.
+    if (origin_secret := origin_secret_from(container.settings)) is not None:
+        app.add_middleware(OriginCheckMiddleware, secret=origin_secret)
     app.add_middleware(
         ObservabilityMiddleware, tracing=tracing, flush_each_request=flush_seconds == 0
     )

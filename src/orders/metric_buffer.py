@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
@@ -36,6 +36,8 @@ class MetricBuffer:
         self._durations: dict[str, list[float]] = {}
         # Sync routes add from threadpool workers while the event loop flushes.
         self._lock = threading.Lock()
+        # Which target serves (observability.set_target); None (e.g. the outbox) adds nothing.
+        self.target: str | None = None
 
     def count(self, name: str, value: float = 1) -> None:
         with self._lock:
@@ -62,5 +64,11 @@ class MetricBuffer:
         }
         for name, values in durations.items():
             metric_set[name] = {"Unit": "Milliseconds", "StorageResolution": 60, "Value": values}
-        document = self._provider.serialize_metric_set(metrics=metric_set)
+        document: dict[str, Any] = dict(self._provider.serialize_metric_set(metrics=metric_set))
+        if self.target is not None:
+            # A second dimension set: each metric is then also stored per target, while the
+            # {service} series the alarms read stays as it was.
+            for directive in document["_aws"]["CloudWatchMetrics"]:
+                directive["Dimensions"].append([*directive["Dimensions"][0], "target"])
+            document["target"] = self.target
         self._write(json.dumps(document, separators=(",", ":")))

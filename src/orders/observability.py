@@ -41,6 +41,14 @@ class MetricName:
     OUTBOX_AGE = "OutboxEventAge"
 
 
+def set_target(target: str) -> None:
+    """Name the target serving this process (`lambda` or `fargate`) on every log line and as a
+    second metric dimension set {service, target}, next to {service}: the alarms keep reading
+    the whole service, the dashboard compares the targets side by side during a move."""
+    logger.append_keys(target=target)
+    _buffer.target = target
+
+
 def count(name: str, value: float = 1) -> None:
     """Add to a Count metric (summed until the next flush)."""
     _buffer.count(name, value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -53,6 +53,20 @@ class Settings(BaseSettings):
     # CloudWatch Logs bill and CPU. 0 flushes after every request. Lambda always flushes
     # per invocation.
     metrics_flush_seconds: float = Field(default=10.0, ge=0, le=60)
+    # The front door's origin header (orders.api.origin_check). Either names a secret, and then
+    # API requests that came through API Gateway or a load balancer without it are refused:
+    # the value (ECS injects it from Secrets Manager) or the secret's ARN (the function reads it).
+    origin_secret: SecretStr | None = None
+    origin_secret_arn: str | None = Field(default=None, pattern=r"^arn:[\w-]+:secretsmanager:")
+    # Set by Lambda in every function's environment: which target serves (logs, metrics).
+    lambda_function_name: str | None = Field(
+        default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME"
+    )
+
+    @property
+    def served_by(self) -> str:
+        """`lambda` under Mangum on Lambda, `fargate` under uvicorn (the container's command)."""
+        return "lambda" if self.lambda_function_name else "fargate"
 
 
 def load_settings() -> Settings:
@@ -72,6 +86,8 @@ def _variable_for(field: str) -> str:
         return "AWS_REGION"
     if field in {"AWS_ENDPOINT_URL", "endpoint_url"}:
         return "AWS_ENDPOINT_URL"
+    if field in {"AWS_LAMBDA_FUNCTION_NAME", "lambda_function_name"}:
+        return "AWS_LAMBDA_FUNCTION_NAME"
     return f"ORDERS_{field.upper()}"
 
 

@@ -95,3 +95,26 @@ def test_no_count_is_lost_to_a_concurrent_flush(buffer: MetricBuffer, lines: lis
     total = sum(doc["Requests"][0] for doc in documents(lines))
     assert total == workers * per_worker
     assert len(lines) > 1  # the flusher really ran while counts arrived
+
+
+def test_a_target_adds_a_second_dimension_set_and_keeps_the_first(
+    buffer: MetricBuffer, lines: list[str]
+) -> None:
+    """The alarms read {service}; the dashboard compares {service, target}: both must exist."""
+    buffer.target = "lambda"
+    buffer.count("Requests")
+    buffer.flush()
+    [doc] = documents(lines)
+    [directive] = doc["_aws"]["CloudWatchMetrics"]
+    assert directive["Dimensions"] == [["service"], ["service", "target"]]
+    assert (doc["service"], doc["target"]) == ("orders", "lambda")
+
+
+def test_without_a_target_the_metric_identity_is_unchanged(
+    buffer: MetricBuffer, lines: list[str]
+) -> None:
+    buffer.count("OutboxEventsPublished")
+    buffer.flush()
+    [doc] = documents(lines)
+    assert doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+    assert "target" not in doc
