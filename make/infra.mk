@@ -19,11 +19,12 @@ LAMBDA_PYTHON_VERSION ?= 3.11
 LAMBDA_ARCH ?= x86_64
 LAMBDA_PLATFORM := manylinux2014_$(if $(filter arm64,$(LAMBDA_ARCH)),aarch64,x86_64)
 LAMBDA_DEPS := .aws-sam/deps/py$(LAMBDA_PYTHON_VERSION)-$(LAMBDA_ARCH)
-# The AWS services the functions call (adapters/ + Powertools idempotency; sts for
+# The AWS services the functions call (adapters/ + Powertools idempotency; secretsmanager
+# for the front door's origin secret, orders.api.origin_check; sts for
 # credential providers). botocore ships models for ~440 services, 28 of its 48 MB:
 # the rest is removed. A service the code starts to call must be added here; the
 # infra tests build a client for each of these from the artifact.
-LAMBDA_BOTOCORE_SERVICES := dynamodb s3 events sts
+LAMBDA_BOTOCORE_SERVICES := dynamodb s3 events sts secretsmanager
 # Packages that never belong in the Lambda artifact even if something pulls them in.
 LAMBDA_EXCLUDE := awscrt OpenSSL pyOpenSSL pytest _pytest moto uvicorn uvloop httptools streamlit
 
@@ -53,6 +54,11 @@ DOCKER_PLATFORM := linux/$(if $(filter arm64,$(LAMBDA_ARCH)),arm64,amd64)
 
 # Expanded when a recipe is, before its first line runs (also under make -n).
 require-region = $(if $(DEPLOY_REGION),,$(error no AWS region: set AWS_REGION, or the profile's region (aws configure set region <region>)))
+# The template's AllowedValues of FargateTrafficPercent, checked before any image is pushed.
+# lambda and fargate always pass 0: a parameter left out keeps the stack's previous value,
+# and a weight left over from a `both` step would fail the template's rule.
+DEPLOY_WEIGHTS := 0 1 5 10 25 50 75 90 95 99 100
+require-weight = $(if $(filter both,$(TARGET)),$(if $(filter-out $(DEPLOY_WEIGHTS),$(WEIGHT))$(if $(WEIGHT),,x)$(word 2,$(WEIGHT)),$(error WEIGHT must be one of $(DEPLOY_WEIGHTS) (the share of /api Fargate gets), not "$(WEIGHT)")))
 require-stage = $(if $(STAGE),,$(error no Stage: pass STAGE=..., or keep Stage=... in samconfig.toml's [default] parameter_overrides (read with $(INFRA_PYTHON), which needs tomllib: Python 3.11+)))
 
 # $(call push-image,<image reference>,<Dockerfile>)
@@ -111,19 +117,28 @@ images: ## build and push the API and UI images unless ECR has them (needs Docke
 deploy-preflight:
 	$(require-region)
 	$(require-stage)
+	$(require-weight)
 
-# The fargate target builds and pushes its images first (images runs before deploy's recipe).
-deploy: deploy-preflight $(if $(filter fargate,$(TARGET)),images) ## deploy to AWS: make deploy TARGET=lambda|fargate [STAGE=...] (same stack; data is kept on a switch)
+# TARGET=both runs Lambda and Fargate at once; WEIGHT is the share of /api the tasks get
+# (template.yaml's FargateTrafficPercent, one of its AllowedValues). A switch is a walk:
+# lambda -> both WEIGHT=0 -> raise WEIGHT -> fargate (and back), one deploy a step.
+WEIGHT ?= 0
+# The fargate and both targets build and push their images first (images runs before the recipe).
+deploy: deploy-preflight $(if $(filter fargate both,$(TARGET)),images) ## deploy to AWS: make deploy TARGET=lambda|both|fargate [WEIGHT=0..100] [STAGE=...] (same stack and URL; data is kept on a switch)
 ifeq ($(TARGET),fargate)
 	$(INFRA_SAM) build
 	$(INFRA_SAM) deploy --config-env fargate --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) $(SAM_DEPLOY_ARGS) \
-	  --parameter-overrides DeploymentTarget=fargate Stage=$(STAGE) ApiImageUri=$(API_IMAGE) UiImageUri=$(UI_IMAGE) $(DEPLOY_PARAMS)
+	  --parameter-overrides DeploymentTarget=fargate FargateTrafficPercent=0 Stage=$(STAGE) ApiImageUri=$(API_IMAGE) UiImageUri=$(UI_IMAGE) $(DEPLOY_PARAMS)
+else ifeq ($(TARGET),both)
+	$(INFRA_SAM) build
+	$(INFRA_SAM) deploy --config-env fargate --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) $(SAM_DEPLOY_ARGS) \
+	  --parameter-overrides DeploymentTarget=both FargateTrafficPercent=$(WEIGHT) Stage=$(STAGE) ApiImageUri=$(API_IMAGE) UiImageUri=$(UI_IMAGE) $(DEPLOY_PARAMS)
 else ifeq ($(TARGET),lambda)
 	$(INFRA_SAM) build
 	$(INFRA_SAM) deploy --config-env default --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) $(SAM_DEPLOY_ARGS) \
-	  --parameter-overrides DeploymentTarget=lambda Stage=$(STAGE) $(DEPLOY_PARAMS)
+	  --parameter-overrides DeploymentTarget=lambda FargateTrafficPercent=0 Stage=$(STAGE) $(DEPLOY_PARAMS)
 else
-	$(error TARGET must be lambda or fargate, not "$(TARGET)")
+	$(error TARGET must be lambda, both or fargate, not "$(TARGET)")
 endif
 
 destroy: ## delete the stack; the table, bucket, key and log groups are retained (see cform/README.md)

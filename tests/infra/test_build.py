@@ -22,7 +22,7 @@ REQUIRED = {
     "aws_xray_sdk", "boto3",
 }  # fmt: skip
 # The AWS services the code calls (see LAMBDA_BOTOCORE_SERVICES in make/infra.mk).
-AWS_SERVICES = {"dynamodb", "s3", "events", "sts"}
+AWS_SERVICES = {"dynamodb", "s3", "events", "sts", "secretsmanager"}
 # Unzipped Lambda limit is 250 MB; staying well under it keeps code download and cold start small.
 MAX_ARTIFACT_BYTES = 40 * 1024 * 1024
 

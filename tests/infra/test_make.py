@@ -71,7 +71,8 @@ class FakeCli:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("AWS_", "FAKE_", "DEPLOY_")) and k not in {"STAGE", "TARGET"}
+            if not k.startswith(("AWS_", "FAKE_", "DEPLOY_"))
+            and k not in {"STAGE", "TARGET", "WEIGHT"}
         }
         env.update(PATH=f"{self.bin}{os.pathsep}{env['PATH']}", FAKE_LOG=str(self.log))
         if region:
@@ -111,14 +112,19 @@ def test_deploy_lambda_builds_and_deploys_the_default_env_with_stage(cli: FakeCl
     assert deploy[deploy.index("--region") + 1] == "us-east-1"
     # Stage always goes along: --parameter-overrides replaces samconfig's whole list.
     overrides = deploy[deploy.index("--parameter-overrides") + 1 :]
-    assert overrides == ["DeploymentTarget=lambda", f"Stage={samconfig_stage()}"]
+    # So does the weight (0 off `both`): a left-over one would fail the template's rule.
+    assert overrides == [
+        "DeploymentTarget=lambda", "FargateTrafficPercent=0", f"Stage={samconfig_stage()}",
+    ]  # fmt: skip
     assert cli.calls("docker") == []
 
 
 def test_deploy_passes_stage_and_extra_parameters_given(cli: FakeCli) -> None:
     proc = cli.make("deploy", "TARGET=lambda", "STAGE=prod", "DEPLOY_PARAMS=AlarmEmail=a@b.c")
     assert proc.returncode == 0, proc.stderr
-    assert cli.sam_deploy().endswith("DeploymentTarget=lambda Stage=prod AlarmEmail=a@b.c")
+    assert cli.sam_deploy().endswith(
+        "DeploymentTarget=lambda FargateTrafficPercent=0 Stage=prod AlarmEmail=a@b.c"
+    )
 
 
 def test_deploy_fargate_builds_pushes_and_passes_both_images(cli: FakeCli) -> None:
@@ -135,6 +141,30 @@ def test_deploy_fargate_builds_pushes_and_passes_both_images(cli: FakeCli) -> No
     assert f"Stage={samconfig_stage()}" in deploy.split()
     assert f"ApiImageUri={reg}/orders-api:abc" in deploy.split()
     assert f"UiImageUri={reg}/orders-ui:abc" in deploy.split()
+
+
+@pytest.mark.parametrize("weight", ["0", "50", "100"])
+def test_deploy_both_pushes_the_images_and_passes_the_weight(cli: FakeCli, weight: str) -> None:
+    """One step of the runbook: both targets, the tasks get WEIGHT percent of /api."""
+    proc = cli.make("deploy", "TARGET=both", f"WEIGHT={weight}", ecr="absent")
+    assert proc.returncode == 0, proc.stderr
+    reg = registry("us-east-1")
+    assert f"docker push {reg}/orders-api:abc" in cli.calls("docker")
+    deploy = cli.sam_deploy().split()
+    overrides = deploy[deploy.index("--parameter-overrides") + 1 :]
+    assert overrides[:3] == [
+        "DeploymentTarget=both", f"FargateTrafficPercent={weight}", f"Stage={samconfig_stage()}",
+    ]  # fmt: skip
+    assert f"ApiImageUri={reg}/orders-api:abc" in overrides
+
+
+@pytest.mark.parametrize("weight", ["", "30", "-1", "50 75"])
+def test_deploy_both_refuses_a_weight_the_template_would_refuse(cli: FakeCli, weight: str) -> None:
+    proc = cli.make("deploy", "TARGET=both", f"WEIGHT={weight}", ecr="absent")
+    assert proc.returncode != 0
+    assert "WEIGHT must be one of" in proc.stderr
+    assert cli.calls("docker") == []
+    assert cli.calls("sam") == []
 
 
 def test_deploy_fargate_twice_on_one_commit_skips_the_push(cli: FakeCli) -> None:
@@ -194,7 +224,7 @@ def test_an_empty_stage_stops_before_anything_runs(cli: FakeCli, target: str) ->
 def test_deploy_rejects_an_unknown_target(cli: FakeCli) -> None:
     proc = cli.make("deploy", "TARGET=ec2")
     assert proc.returncode != 0
-    assert "TARGET must be lambda or fargate" in proc.stderr
+    assert "TARGET must be lambda, both or fargate" in proc.stderr
     assert cli.calls("sam") == []
 
 

@@ -13,8 +13,10 @@ import pytest
 from tests.infra import cfn
 from tests.infra.tooling import SCENARIOS
 
-EDGE = {"DeploymentTarget": "lambda", "EnableEdge": "true"}
+EDGE = {"DeploymentTarget": "lambda", "EnableWaf": "true"}
 ALL_SCENARIOS = {**SCENARIOS, "lambda-edge": EDGE}
+# `both` runs both targets: the platform alarms and dimensions of each.
+BOTH = {"both", "both-50"}
 
 # Platform metrics per target: (namespace, metric) -> the parameters its dimensions read.
 PLATFORM_ALARMS = {
@@ -37,6 +39,9 @@ PLATFORM_ALARMS = {
         ("ECS/ContainerInsights", "RunningTaskCount"): {"ClusterName", "ApiServiceName"},
     },
 }  # fmt: skip
+PLATFORM_ALARMS["both"] = PLATFORM_ALARMS["both-50"] = {
+    **PLATFORM_ALARMS["lambda"], **PLATFORM_ALARMS["fargate"],
+}  # fmt: skip
 # Where the root gets each dimension parameter it passes, per target.
 DIMENSION_SOURCES = {
     "lambda": {"HttpApiId": {"Ref": "HttpApi"}, "ApiFunctionName": {"Ref": "ApiFunction"}},
@@ -49,6 +54,9 @@ DIMENSION_SOURCES = {
         "ApiServiceName": {"Fn::GetAtt": ["FargateStack", "Outputs.ApiServiceName"]},
     },
 }
+DIMENSION_SOURCES["both"] = DIMENSION_SOURCES["both-50"] = {
+    **DIMENSION_SOURCES["lambda"], **DIMENSION_SOURCES["fargate"],
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +108,8 @@ def test_platform_alarms_per_target(
         for alarm in readers:
             assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
     # No alarm of the other target (its dimensions would be "" here).
+    if target in BOTH:
+        return
     mine = set().union(*PLATFORM_ALARMS[target].values())
     other = "fargate" if target == "lambda" else "lambda"
     others = set().union(*PLATFORM_ALARMS[other].values()) - mine
@@ -117,7 +127,7 @@ def test_alarm_dimensions_are_wired_from_the_target(
     passed = deployed[target]["root"]["Resources"]["ObservabilityStack"]["Properties"]["Parameters"]
     for name, source in DIMENSION_SOURCES[target].items():
         assert passed[name] == source, name
-    if target == "fargate":
+    if target != "lambda":
         outputs = cfn.load(cfn.CFORM / "fargate.yaml")["Outputs"]
         assert outputs["LoadBalancerFullName"]["Value"] == {
             "Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]
@@ -161,10 +171,21 @@ def test_dashboard_is_valid_json_with_the_platform_widget(
         for metric in widget["properties"]["metrics"]
         if metric[0] not in {".", "..."}
     }
-    expected = {"AWS/ApiGateway", "AWS/Lambda"} if target == "lambda" else {
-        "AWS/ApplicationELB", "ECS/ContainerInsights", "AWS/ECS",
+    expected = {
+        "lambda": {"AWS/ApiGateway", "AWS/Lambda"},
+        "fargate": {"AWS/ApplicationELB", "ECS/ContainerInsights", "AWS/ECS"},
     }  # fmt: skip
-    assert expected <= namespaces
+    expected["both"] = expected["both-50"] = {
+        "AWS/Lambda",
+        "AWS/ApplicationELB",
+        "ECS/ContainerInsights",
+    }
+    assert expected[target] <= namespaces
+    # The side-by-side view of a move: the app's metrics by target.
+    by_target = [
+        m for w in rendered["widgets"] for m in w["properties"]["metrics"] if "target" in m
+    ]
+    assert by_target, "no per-target widget"
 
 
 # ------------------------------------------------------------------ log groups per target
@@ -172,11 +193,16 @@ def test_dashboard_is_valid_json_with_the_platform_widget(
 EXPECTED_LOG_GROUPS = {
     "lambda": {"root/OutboxLogGroup", "root/ApiLogGroup", "root/HttpApiAccessLogGroup"},
     "fargate": {"root/OutboxLogGroup", "NetworkStack/FlowLogGroup", "FargateStack/LogGroup"},
+    "both": {
+        "root/OutboxLogGroup", "root/ApiLogGroup", "root/HttpApiAccessLogGroup",
+        "NetworkStack/FlowLogGroup", "FargateStack/LogGroup",
+    },
     "lambda-edge": {
         "root/OutboxLogGroup", "root/ApiLogGroup", "root/HttpApiAccessLogGroup",
         "EdgeStack/WebAclLogGroup",
     },
 }  # fmt: skip
+EXPECTED_LOG_GROUPS["both-50"] = EXPECTED_LOG_GROUPS["both"]
 
 
 @pytest.mark.parametrize("scenario", list(ALL_SCENARIOS))

@@ -15,7 +15,8 @@ FARGATE = cfn.load(cfn.CFORM / "fargate.yaml")
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/x"
 # fargate.yaml's parameters without a default, as the root passes them.
 FARGATE_ALONE = {
-    "VpcId": "vpc-1", "PublicSubnetIds": "subnet-1,subnet-2", "PrivateSubnetIds": "subnet-3,subnet-4",
+    "VpcId": "vpc-1", "PrivateSubnetIds": "subnet-3,subnet-4",
+    "OriginSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:o-AbCdEf",
     "ApiImageUri": SCENARIOS["fargate"]["ApiImageUri"], "UiImageUri": SCENARIOS["fargate"]["UiImageUri"],
     "TableName": "t", "TableArn": "arn:t", "BucketName": "b", "BucketArn": "arn:b",
     "EventBusName": "e", "EventBusArn": "arn:e", "KmsKeyArn": "arn:k",
@@ -46,25 +47,32 @@ def test_fargate_with_ui_needs_the_ui_image() -> None:
     assert set(cfn.failed_rules(FARGATE, {**FARGATE_ALONE, "UiImageUri": ""})) == {"UiNeedsImage"}
 
 
-@pytest.mark.parametrize("template", [ROOT, FARGATE], ids=["template.yaml", "fargate.yaml"])
-def test_a_certificate_needs_the_domain_name_it_covers(template: dict[str, Any]) -> None:
-    base = SCENARIOS["fargate"] if template is ROOT else FARGATE_ALONE
-    failed = cfn.failed_rules(template, {**base, "CertificateArn": CERT})
+def test_a_certificate_and_the_domain_name_it_covers_go_together() -> None:
+    """The front door's alias needs both: a certificate without the name (or the reverse)
+    would serve a name nobody asked for, or fail the distribution half-way."""
+    base = SCENARIOS["lambda"]
+    failed = cfn.failed_rules(ROOT, {**base, "CertificateArn": CERT})
     assert set(failed) == {"CertificateNeedsDomainName"}
+    failed = cfn.failed_rules(ROOT, {**base, "DomainName": "orders.example.com"})
+    assert set(failed) == {"DomainNameNeedsCertificate"}
     named = {**base, "CertificateArn": CERT, "DomainName": "orders.example.com"}
-    assert cfn.failed_rules(template, named) == {}
+    assert cfn.failed_rules(ROOT, named) == {}
 
 
 @pytest.mark.parametrize("target", list(SCENARIOS))
-def test_the_edge_only_in_us_east_1(target: str) -> None:
-    edge = {**SCENARIOS[target], "EnableEdge": "true"}
-    if target == "fargate":
-        edge.update(CertificateArn=CERT, DomainName="orders.example.com")
-    assert cfn.failed_rules(ROOT, edge) == {}
-    failed = cfn.failed_rules(ROOT, {**edge, "AWS::Region": "eu-west-1"})
-    assert set(failed) == {"EdgeOnlyInUsEast1"}
-    # Off, any region is fine.
+def test_the_waf_only_in_us_east_1(target: str) -> None:
+    waf = {**SCENARIOS[target], "EnableWaf": "true"}
+    assert cfn.failed_rules(ROOT, waf) == {}
+    failed = cfn.failed_rules(ROOT, {**waf, "AWS::Region": "eu-west-1"})
+    assert set(failed) == {"WafOnlyInUsEast1"}
+    # Off, any region is fine: the front door itself deploys from any region.
     assert cfn.failed_rules(ROOT, {**SCENARIOS[target], "AWS::Region": "eu-west-1"}) == {}
+
+
+def test_a_weight_outside_both_is_refused() -> None:
+    failed = cfn.failed_rules(ROOT, {**SCENARIOS["fargate"], "FargateTrafficPercent": 50})
+    assert set(failed) == {"TrafficPercentOnlyWithBoth"}
+    assert cfn.failed_rules(ROOT, SCENARIOS["both-50"]) == {}
 
 
 def count_range(template: dict[str, Any], name: str) -> range:

@@ -43,9 +43,6 @@ def nested(root: dict[str, Any], logical_id: str, scenario: dict[str, Any]) -> d
     return cfn.resolve(template, cfn.nested_parameters(root_params, stack))
 
 
-CERT = "arn:aws:acm:us-east-1:123456789012:certificate/x"
-
-
 def fargate_with(**params: str) -> tuple[dict[str, Any], dict[str, Any]]:
     scenario = {**SCENARIOS["fargate"], **params}
     root = cfn.resolve(cfn.load(cfn.ROOT_TEMPLATE), scenario)
@@ -209,9 +206,12 @@ def test_http_api_throttles_and_logs_access(expanded: dict[str, dict[str, Any]])
     assert "/api/{proxy+}" in api["Properties"]["Body"]["paths"]
 
 
-def test_lambda_base_url_output(expanded: dict[str, dict[str, Any]]) -> None:
-    url = expanded["lambda"]["Outputs"]["ApiBaseUrl"]["Value"]
-    assert url == {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+@pytest.mark.parametrize("target", list(SCENARIOS))
+def test_the_base_url_is_the_front_doors_on_every_target(
+    expanded: dict[str, dict[str, Any]], target: str
+) -> None:
+    url = expanded[target]["Outputs"]["ApiBaseUrl"]["Value"]
+    assert url == {"Fn::GetAtt": ["EdgeStack", "Outputs.DistributionUrl"]}
 
 
 # ------------------------------------------------------------------ fargate target
@@ -228,9 +228,6 @@ def test_fargate_target_has_network_and_services_but_no_api_function(
     assert not {"AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage"} & types(template)
     functions = cfn.by_type(template, "AWS::Lambda::Function")
     assert set(functions) == {"OutboxFunction"}
-    assert template["Outputs"]["ApiBaseUrl"]["Value"] == {
-        "Fn::GetAtt": ["FargateStack", "Outputs.BaseUrl"]
-    }
 
 
 def alb_path_match(pattern: str, path: str) -> bool:
@@ -271,40 +268,6 @@ def test_fargate_alb_default_404_and_both_rules() -> None:
     api_only, _ = fargate_with(DeployUi="false")
     assert routed_to(api_only, "/api") == "ApiTargetGroup"
     assert routed_to(api_only, "/") == "default-404"
-
-
-@pytest.mark.parametrize("ui", ["true", "false"])
-def test_fargate_urls_use_the_certificates_name(ui: str) -> None:
-    """With a certificate the outputs name DomainName, which it covers; the ALB's own DNS
-    name would fail every client's TLS name check."""
-    named = {"CertificateArn": CERT, "DomainName": "orders.example.com", "DeployUi": ui}
-    stack, scenario = fargate_with(**named)
-    root = cfn.resolve(cfn.load(cfn.ROOT_TEMPLATE), scenario)
-    passed = cfn.nested_parameters(
-        cfn.parameter_values(root, scenario), root["Resources"]["FargateStack"]
-    )
-    assert passed["DomainName"] == "orders.example.com"
-    assert stack["Outputs"]["BaseUrl"]["Value"] == {"Fn::Sub": "https://${DomainName}"}
-    base_url = {"Fn::GetAtt": ["FargateStack", "Outputs.BaseUrl"]}
-    assert root["Outputs"]["ApiBaseUrl"]["Value"] == base_url
-    if ui == "true":
-        assert root["Outputs"]["UiUrl"]["Value"] == base_url
-    else:
-        assert "UiUrl" not in root["Outputs"]
-    plain, _ = fargate_with()
-    assert plain["Outputs"]["BaseUrl"]["Value"] == {"Fn::Sub": "http://${LoadBalancer.DNSName}"}
-
-
-def test_fargate_with_certificate_redirects_http_to_https() -> None:
-    stack, _ = fargate_with(CertificateArn=CERT, DomainName="orders.example.com")
-    listeners = cfn.by_type(stack, "AWS::ElasticLoadBalancingV2::Listener")
-    (redirect,) = listeners["HttpListener"]["Properties"]["DefaultActions"]
-    assert redirect["Type"] == "redirect"
-    assert redirect["RedirectConfig"]["Protocol"] == "HTTPS"
-    https = listeners["HttpsListener"]["Properties"]
-    assert https["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
-    for rule in cfn.by_type(stack, "AWS::ElasticLoadBalancingV2::ListenerRule").values():
-        assert rule["Properties"]["ListenerArn"] == {"Ref": "HttpsListener"}
 
 
 def test_fargate_without_ui_has_only_the_api() -> None:
@@ -394,35 +357,12 @@ def test_network_two_azs_and_nat_per_parameter(per_az: str, nat_count: int) -> N
 # ------------------------------------------------------------------ edge, observability
 
 
-def test_edge_is_off_by_default_and_needs_https_origin() -> None:
-    root = cfn.load(cfn.ROOT_TEMPLATE)
-    assert "EdgeStack" not in cfn.resolve(root, {"DeploymentTarget": "lambda"})["Resources"]
-    assert "EdgeStack" in cfn.resolve(root, {"EnableEdge": "true"})["Resources"]
-    # The ALB can only be an HTTPS origin with a certificate and the name it covers.
-    fargate = {**SCENARIOS["fargate"], "EnableEdge": "true"}
-    assert "EdgeStack" not in cfn.resolve(root, fargate)["Resources"]
-    named = {**fargate, "CertificateArn": "arn:aws:acm:x", "DomainName": "orders.example.com"}
-    assert "EdgeStack" in cfn.resolve(root, named)["Resources"]
-
-
-def test_edge_template_cloudfront_waf_managed_rules_https_origin() -> None:
-    edge = cfn.load(cfn.CFORM / "edge.yaml")
-    (acl,) = cfn.by_type(edge, "AWS::WAFv2::WebACL").values()
-    managed = {
-        r["Statement"]["ManagedRuleGroupStatement"]["Name"]
-        for r in acl["Properties"]["Rules"]
-        if "ManagedRuleGroupStatement" in r["Statement"]
-    }
-    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= managed
-    (dist,) = cfn.by_type(edge, "AWS::CloudFront::Distribution").values()
-    config = dist["Properties"]["DistributionConfig"]
-    assert config["WebACLId"] == {"Fn::GetAtt": ["WebAcl", "Arn"]}
-    assert config["Origins"][0]["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
-
-
 @pytest.mark.parametrize("target", list(SCENARIOS))
 def test_observability_alarms_on_the_app_metrics(target: str) -> None:
-    template = cfn.resolve(cfn.load(cfn.CFORM / "observability.yaml"), {"DeploymentTarget": target})
+    deployment_target = SCENARIOS[target]["DeploymentTarget"]
+    template = cfn.resolve(
+        cfn.load(cfn.CFORM / "observability.yaml"), {"DeploymentTarget": deployment_target}
+    )
     alarms = cfn.by_type(template, "AWS::CloudWatch::Alarm")
     metrics: set[tuple[str, str]] = set()
     for alarm in alarms.values():

@@ -17,13 +17,24 @@ TOOLS_BIN = cfn.REPO / ".tools" / "bin"
 
 # Parameter sets the tests deploy "in their heads". The fargate ones carry image URIs
 # because the template's Rules demand one for that target.
+IMAGES = {
+    "ApiImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders-api:abc",
+    "UiImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders-ui:abc",
+}
 SCENARIOS: dict[str, dict[str, Any]] = {
     "lambda": {"DeploymentTarget": "lambda"},
-    "fargate": {
-        "DeploymentTarget": "fargate",
-        "ApiImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders-api:abc",
-        "UiImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders-ui:abc",
-    },
+    "fargate": {"DeploymentTarget": "fargate", **IMAGES},
+    # A move in progress: both targets, /api split by FargateTrafficPercent.
+    "both": {"DeploymentTarget": "both", "FargateTrafficPercent": 0, **IMAGES},
+    "both-50": {"DeploymentTarget": "both", "FargateTrafficPercent": 50, **IMAGES},
+}
+# The runbook of a switch, one `make deploy` a step (cform/README.md), and its reverse.
+RUNBOOK: dict[str, dict[str, Any]] = {
+    "lambda": SCENARIOS["lambda"],
+    "both-0": SCENARIOS["both"],
+    "both-50": SCENARIOS["both-50"],
+    "both-100": {"DeploymentTarget": "both", "FargateTrafficPercent": 100, **IMAGES},
+    "fargate": SCENARIOS["fargate"],
 }
 
 RAW_TEMPLATES = [cfn.ROOT_TEMPLATE, *sorted(cfn.CFORM.glob("*.yaml"))]
