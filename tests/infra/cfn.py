@@ -8,6 +8,8 @@ that grows a new construct fails loudly in the assertions rather than being gues
 from __future__ import annotations
 
 import copy
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +258,92 @@ def find_intrinsics(node: Any, function: str) -> list[Any]:
         for item in node:
             found.extend(find_intrinsics(item, function))
     return found
+
+
+def _find_in_map(template: dict[str, Any], params: dict[str, Any], arg: list[Any]) -> Any:
+    """Fn::FindInMap with literal or parameter-Ref keys, against the template's Mappings."""
+    keys = [params[k["Ref"]] if isinstance(k, dict) and "Ref" in k else k for k in arg[1:]]
+    return template["Mappings"][arg[0]][str(keys[0])][str(keys[1])]
+
+
+def nested_parameters_as_deployed(
+    parent: dict[str, Any], parent_params: dict[str, Any], stack: dict[str, Any]
+) -> dict[str, Any]:
+    """Parameters a nested stack gets, every one of them: literals, parameter Refs and
+    FindInMap as their values; any other expression (a GetAtt, a Ref to a resource) as a
+    non-empty stand-in naming it, which is what the nested Conditions need to see."""
+    out = {}
+    for name, value in stack["Properties"].get("Parameters", {}).items():
+        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parent_params:
+            out[name] = parent_params[value["Ref"]]
+        elif isinstance(value, dict) and set(value) == {"Fn::FindInMap"}:
+            out[name] = _find_in_map(parent, parent_params, value["Fn::FindInMap"])
+        elif isinstance(value, str | int | float):
+            out[name] = value
+        else:
+            out[name] = f"<{json.dumps(value, sort_keys=True)}>"
+    return out
+
+
+def deployed_stacks(
+    root: dict[str, Any], given: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The resolved root ("root") and every nested stack it creates, each resolved with all the
+    parameters the root passes (see nested_parameters_as_deployed)."""
+    raw_root = load(ROOT_TEMPLATE)
+    root_params = parameter_values(raw_root, given or {})
+    out = {"root": root}
+    for name, stack in by_type(root, "AWS::CloudFormation::Stack").items():
+        params = nested_parameters_as_deployed(raw_root, root_params, stack)
+        out[name] = resolve(load(REPO / stack["Properties"]["TemplateURL"]), params)
+    return out
+
+
+_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
+
+
+def references(node: Any, local_names: frozenset[str] = frozenset()) -> set[str]:
+    """Logical ids an expression refers to (Ref, GetAtt, Sub), pseudo parameters aside."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0] if isinstance(value, list) else value.split(".")[0])
+            elif key == "Fn::Sub":
+                text, variables = (value, {}) if isinstance(value, str) else value
+                names = set(_SUB_NAME.findall(text)) - set(variables) - local_names
+                found |= names | references(variables)
+            else:
+                found |= references(value, local_names)
+    elif isinstance(node, list):
+        for item in node:
+            found |= references(item, local_names)
+    return {name for name in found if not name.startswith("AWS::")}
+
+
+def dependencies(template: dict[str, Any]) -> dict[str, set[str]]:
+    """For each resource, the resources CloudFormation waits for before creating or updating
+    it: those it references (Ref, GetAtt, Sub) and its DependsOn."""
+    resources = template.get("Resources", {})
+    graph = {}
+    for name, resource in resources.items():
+        direct = references(resource.get("Properties", {}))
+        depends_on = resource.get("DependsOn", [])
+        direct |= {depends_on} if isinstance(depends_on, str) else set(depends_on)
+        graph[name] = direct & set(resources)
+    return graph
+
+
+def waits_for(template: dict[str, Any], name: str) -> set[str]:
+    """Every resource `name` waits for, directly or through others (transitive closure)."""
+    graph = dependencies(template)
+    seen: set[str] = set()
+    todo = list(graph[name])
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(graph.get(current, ()))
+    return seen
