@@ -39,6 +39,8 @@ def render(outputs: Mapping[str, str], endpoint_url: str = DOCKER_HOST_ENDPOINT)
         **service_variables(outputs),
         # No X-Ray daemon next to `sam local`; the SDK would only complain.
         "ORDERS_TRACING_ENABLED": "false",
+        # No front door locally: sam local would pass the secret's logical id for its ARN.
+        "ORDERS_ORIGIN_SECRET_ARN": "",
     }
     return {name: dict(variables) for name in FUNCTIONS}
 

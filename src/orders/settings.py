@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,11 +57,19 @@ class Settings(BaseSettings):
     # API requests that came through API Gateway or a load balancer without it are refused:
     # the value (ECS injects it from Secrets Manager) or the secret's ARN (the function reads it).
     origin_secret: SecretStr | None = None
-    origin_secret_arn: str | None = Field(default=None, pattern=r"^arn:[\w-]+:secretsmanager:")
+    origin_secret_arn: str | None = Field(
+        default=None, pattern=r"^(arn:[\w-]+:secretsmanager:.+)?$"
+    )
     # Set by Lambda in every function's environment: which target serves (logs, metrics).
     lambda_function_name: str | None = Field(
         default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME"
     )
+
+    @field_validator("origin_secret", "origin_secret_arn", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `sam local --env-vars` can only blank a variable the template declares.
+        return None if value == "" else value
 
     @property
     def served_by(self) -> str:

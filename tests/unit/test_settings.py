@@ -46,3 +46,24 @@ def test_valid_environment_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.region == "eu-west-1"
     assert settings.tracing_enabled is True
     assert settings.presign_expiry_seconds <= 900
+
+
+def test_the_origin_secret_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blank value (how `sam local` unsets it) means no check; anything else must be an ARN."""
+    for name, value in {
+        "ORDERS_TABLE_NAME": "orders", "ORDERS_BUCKET_NAME": "bucket",
+        "ORDERS_EVENT_BUS_NAME": "bus", "ORDERS_KMS_KEY_ID": "key", "AWS_REGION": "eu-west-1",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ORDERS_ORIGIN_SECRET_ARN", "")
+    assert load_settings().origin_secret_arn is None
+    monkeypatch.setenv("ORDERS_ORIGIN_SECRET_ARN", "OriginSecret")
+    with pytest.raises(SettingsError, match="ORDERS_ORIGIN_SECRET_ARN"):
+        load_settings()
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:origin-AbCdEf"
+    monkeypatch.setenv("ORDERS_ORIGIN_SECRET_ARN", arn)
+    assert load_settings().origin_secret_arn == arn
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "orders-api")
+    assert load_settings().served_by == "lambda"
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME")
+    assert load_settings().served_by == "fargate"
