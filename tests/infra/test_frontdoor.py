@@ -192,12 +192,34 @@ def test_both_targets_get_the_secret_by_reference(
         assert api["Secrets"] == [
             {"Name": "ORDERS_ORIGIN_SECRET", "ValueFrom": {"Ref": "OriginSecretArn"}}
         ]
-        assert "ORDERS_ORIGIN_SECRET" not in {e["Name"] for e in api["Environment"]}
-        statements = cfn.policy_statements(fargate["ExecutionRole"])
-        reads = [s for s in statements if "secretsmanager:GetSecretValue" in cfn.actions(s)]
-        assert [s["Resource"] for s in reads] == [{"Ref": "OriginSecretArn"}]
+        env = {e["Name"]: e["Value"] for e in api["Environment"]}
+        assert "ORDERS_ORIGIN_SECRET" not in env
+        # ... and the ARN, to accept the previous value while a rotation is deployed.
+        assert env["ORDERS_ORIGIN_SECRET_ARN"] == {"Ref": "OriginSecretArn"}
+        for role in ("ExecutionRole", "ApiTaskRole"):
+            statements = cfn.policy_statements(fargate[role])
+            reads = [s for s in statements if "secretsmanager:GetSecretValue" in cfn.actions(s)]
+            assert [s["Resource"] for s in reads] == [{"Ref": "OriginSecretArn"}], role
         passed = stacks["root"]["Resources"]["FargateStack"]["Properties"]["Parameters"]
         assert passed["OriginSecretArn"] == {"Ref": "OriginSecret"}
+
+
+@pytest.mark.parametrize("target", list(SCENARIOS))
+def test_a_rotation_updates_the_distribution_and_the_tasks(
+    deployed: dict[str, dict[str, dict[str, Any]]], target: str
+) -> None:
+    """CloudFormation resolves the header's dynamic reference only when the distribution is
+    updated: OriginSecretVersion must reach a property of it (and of the task definition),
+    so raising it updates them."""
+    stacks = deployed[target]
+    where = [("EdgeStack", "Distribution")]
+    if target != "lambda":
+        where.append(("FargateStack", "ApiTaskDefinition"))
+    for stack, name in where:
+        passed = stacks["root"]["Resources"][stack]["Properties"]["Parameters"]
+        assert passed["OriginSecretVersion"] == {"Ref": "OriginSecretVersion"}
+        properties = stacks[stack]["Resources"][name]["Properties"]
+        assert "OriginSecretVersion" in cfn.references(properties), (stack, name)
 
 
 def test_the_alb_health_check_path_is_the_one_the_origin_check_lets_through() -> None:

@@ -98,3 +98,13 @@ def test_secrets_manager_down_is_reported_not_treated_as_a_match() -> None:
 def test_a_secret_needs_a_value_or_an_arn() -> None:
     with pytest.raises(ValueError, match="value or an ARN"):
         OriginSecret()
+
+
+def test_a_task_started_with_the_new_value_accepts_the_old_until_cloudfront_has_it() -> None:
+    """A rotation deploys the tasks (new value injected) before the front door."""
+    store = FakeSecretsManager(AWSCURRENT="new", AWSPREVIOUS="old")
+    secret = OriginSecret(value="new", arn=ARN, fetch=store.fetch)
+    assert secret.accepts("new")
+    assert store.reads == 0
+    assert secret.accepts("old")
+    assert not secret.accepts("older")

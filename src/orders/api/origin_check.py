@@ -175,8 +175,9 @@ class OriginCheckMiddleware:
             return
         given = _header(scope, HEADER)
         try:
-            # On Lambda a read (rare: cached) blocks this one invocation only; under uvicorn
-            # the injected value matches and nothing is read.
+            # A read is rare (cached; on a miss at most every MISS_REFRESH_SECONDS): on Lambda it
+            # blocks this one invocation; under uvicorn the injected value matches, and only a
+            # rotation in progress (or a bad header) reads.
             allowed = given is not None and self.secret.accepts(given)
         except OriginSecretUnavailable as exc:
             logger.error("origin check impossible", path=scope["path"], reason=str(exc))
