@@ -109,3 +109,39 @@ def test_no_secret_setting_means_no_check(app: FastAPI) -> None:
     """make dev and the tests run without a front door."""
     client = TestClient(app)
     assert client.get("/api/orders", headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 200
+
+
+@pytest.mark.parametrize(("function_name", "target"), [("orders-api", "lambda"), (None, "fargate")])
+def test_logs_and_metrics_name_the_target_that_served(
+    monkeypatch: pytest.MonkeyPatch,
+    aws: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    function_name: str | None,
+    target: str,
+) -> None:
+    """During a move both targets serve: each request's log line and metrics say which."""
+    import io
+
+    from orders.observability import flush_metrics, logger
+
+    flush_metrics()
+    if function_name:
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", function_name)
+    stream = io.StringIO()
+    old = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        client = TestClient(build_app(monkeypatch))
+        capsys.readouterr()
+        assert client.get("/api/orders").status_code == 200
+    finally:
+        logger.registered_handler.setStream(old)  # type: ignore[attr-defined]
+        logger.remove_keys(["target"])
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    access = [line for line in lines if line.get("message") == "request"]
+    assert access
+    assert {line["target"] for line in access} == {target}
+    documents = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    emf = [d for d in documents if "_aws" in d and "Requests" in d]
+    assert emf
+    assert emf[-1]["target"] == target
+    assert ["service", "target"] in emf[-1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
