@@ -930,3 +930,13 @@ def test_ci_stack_deploys_into_moto() -> None:
         assert boundary["Path"] == "/ci/"
         policies = iam.list_policies(Scope="Local", PathPrefix="/ci/")["Policies"]
         assert len(policies) == 5, [p["PolicyName"] for p in policies]
+
+
+def test_deploy_workflow_passes_the_boundary() -> None:
+    # The execution role creates no role without it, so a deploy through it must pass it.
+    workflow = (cfn.REPO / ".github" / "workflows" / "deploy.yml").read_text()
+    assert "--role-arn" in workflow
+    assert "PermissionsBoundaryArn=${{ vars.AWS_PERMISSIONS_BOUNDARY_ARN }}" in workflow
+    output = cfn.load(CI_TEMPLATE)["Outputs"]["PermissionsBoundaryArn"]
+    assert output["Value"] == {"Ref": BOUNDARY}
+    assert "AWS_PERMISSIONS_BOUNDARY_ARN" in output["Description"]
