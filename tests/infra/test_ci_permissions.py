@@ -679,6 +679,24 @@ def test_execution_role_reaches_the_service_resources(
 
 
 @pytest.mark.parametrize(
+    ("service", "allowed"),
+    [
+        ("lambda.amazonaws.com", True),
+        ("ecs-tasks.amazonaws.com", True),
+        ("vpc-flow-logs.amazonaws.com", True),
+        ("ec2.amazonaws.com", False),
+        ("cloudformation.amazonaws.com", False),
+    ],
+)
+def test_service_roles_pass_only_to_their_services(
+    execution: list[dict[str, Any]], service: str, allowed: bool
+) -> None:
+    role = _service_arns()["root role"]
+    decision = decide(execution, "iam:PassRole", role, {"iam:PassedToService": service})
+    assert (decision == "allow") is allowed
+
+
+@pytest.mark.parametrize(
     "action",
     [
         "iam:CreateRole",
