@@ -958,3 +958,29 @@ def test_deploy_workflow_passes_the_boundary() -> None:
     output = cfn.load(CI_TEMPLATE)["Outputs"]["PermissionsBoundaryArn"]
     assert output["Value"] == {"Ref": BOUNDARY}
     assert "AWS_PERMISSIONS_BOUNDARY_ARN" in output["Description"]
+
+
+@pytest.mark.parametrize(
+    ("action", "arn"),
+    [
+        ("iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/payments-ApiRole-1A2B"),
+        ("iam:DeleteRole", f"arn:aws:iam::{ACCOUNT}:role/admin"),
+        (
+            "iam:UpdateAssumeRolePolicy",
+            f"arn:aws:iam::{ACCOUNT}:role/OrganizationAccountAccessRole",
+        ),
+        ("lambda:UpdateFunctionCode", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:payments-Api"),
+        ("dynamodb:DeleteTable", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/payments-Table-1A"),
+        ("s3:PutBucketPolicy", "arn:aws:s3:::payments-bucket-1a2b"),
+        (
+            "cloudformation:UpdateStack",
+            f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/payments/1",
+        ),
+        ("cloudformation:DeleteStack", f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/orders/1"),
+    ],
+)
+def test_execution_role_stays_inside_the_service(
+    execution: list[dict[str, Any]], action: str, arn: str
+) -> None:
+    # Other stacks of the account, and the root stack itself (CloudFormation drives that).
+    assert decide(execution, action, arn) != "allow"
