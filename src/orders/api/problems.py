@@ -30,6 +30,9 @@ _DOMAIN: dict[type[Exception], tuple[int, str]] = {
     errors.AttachmentRejected: (422, "attachment-rejected"),
 }
 
+# A create takes well under a second; a client that waits this long mostly finds it done.
+IN_PROGRESS_RETRY_AFTER_SECONDS = 1
+
 _HTTP_SLUGS = {
     400: "bad-request",
     401: "unauthorized",
@@ -109,7 +112,11 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         extra = {"current_status": exc.current, "allowed_transitions": exc.allowed}
     if isinstance(exc, errors.VersionConflict) and exc.actual is not None:
         extra = {"current_version": exc.actual}
-    return problem(status, slug, str(exc), instance=request.url.path, **extra)
+    headers = None
+    if isinstance(exc, errors.IdempotencyInProgress):
+        # The first attempt is still running (or crashed and its claim has not lapsed).
+        headers = {"Retry-After": str(IN_PROGRESS_RETRY_AFTER_SECONDS)}
+    return problem(status, slug, str(exc), instance=request.url.path, headers=headers, **extra)
 
 
 async def _dependency(request: Request, exc: Exception) -> JSONResponse:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
 
-from orders.api.deps import ServiceDep
+from orders.api.deps import CallerDep, ServiceDep
 from orders.api.models import (
     CancelRequest,
     EventList,
@@ -78,6 +78,7 @@ def create_order(
     request: Request,
     response: Response,
     service: ServiceDep,
+    caller: CallerDep,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderPublic:
     created = service.create(
@@ -85,6 +86,7 @@ def create_order(
             customer=body.customer, product=body.product, quantity=body.quantity, note=body.note
         ),
         idempotency_key=idempotency_key,
+        caller=caller,
     )
     response.headers["Location"] = (
         f"{request.scope.get('root_path', '')}/api/orders/{created.order.id}"

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orders.domain.model import Order
+
 
 class DomainError(Exception):
     """Base of every error the service reports to a caller as a 4xx."""
@@ -57,6 +62,19 @@ class IdempotencyConflict(DomainError):
 class IdempotencyInProgress(DomainError):
     def __init__(self) -> None:
         super().__init__("a request with this Idempotency-Key is still in progress; retry shortly")
+
+
+class OrderExists(Exception):
+    """The order a create targets is already stored: a replay, or a reused key.
+
+    Not a caller-facing error: the service answers the replay or IdempotencyConflict.
+    `fingerprint` is the stored request's (None for an order created without a key).
+    """
+
+    def __init__(self, order: Order, fingerprint: str | None) -> None:
+        super().__init__("the order already exists")
+        self.order = order
+        self.fingerprint = fingerprint
 
 
 class AttachmentRejected(DomainError):
