@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 # yet, so every request is this caller and Idempotency-Keys are shared by all clients;
 # once a JWT is checked, the route passes its subject instead (see api/deps.py).
 ANONYMOUS = "anonymous"
+# How often a status change without a precondition re-reads after losing a race.
+CHANGE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,23 +149,39 @@ class OrderService:
     def page(self, query: OrderQuery) -> OrderPage:
         return self._repo.page(query)
 
-    def change_status(self, order_id: str, target: OrderStatus, *, expected_version: int) -> Order:
-        """Move an order along its lifecycle, only from the version the caller read."""
-        current = self._repo.get(order_id)
-        if current.version != expected_version:
-            raise VersionConflict(order_id, expected_version, current.version)
-        changed = current.transition(target)
-        event = OrderEvent.status_changed(changed, previous=current.status)
-        self._repo.save_transition(changed, expected_version=current.version, event=event)
-        count(MetricName.ORDER_STATUS_CHANGED)
-        logger.info(
-            "order status changed",
-            order_id=order_id,
-            previous_status=current.status.value,
-            status=changed.status.value,
-            version=changed.version,
-        )
-        return changed
+    def change_status(
+        self, order_id: str, target: OrderStatus, *, expected_version: int | None = None
+    ) -> Order:
+        """Move an order along its lifecycle, atomically.
+
+        With expected_version, only from that version (VersionConflict otherwise).
+        Without, from the version just read: the write is conditional on it, so a
+        concurrent change is never overwritten; a lost race re-reads and applies the
+        transition to the new state (which may make it illegal), a few times at most.
+        """
+        for attempt in range(1, CHANGE_ATTEMPTS + 1):
+            current = self._repo.get(order_id)
+            if expected_version is not None and current.version != expected_version:
+                raise VersionConflict(order_id, expected_version, current.version)
+            changed = current.transition(target)
+            event = OrderEvent.status_changed(changed, previous=current.status)
+            try:
+                self._repo.save_transition(changed, expected_version=current.version, event=event)
+            except VersionConflict:
+                if expected_version is not None or attempt == CHANGE_ATTEMPTS:
+                    raise
+                logger.info("status change lost a race; re-reading", order_id=order_id)
+                continue
+            count(MetricName.ORDER_STATUS_CHANGED)
+            logger.info(
+                "order status changed",
+                order_id=order_id,
+                previous_status=current.status.value,
+                status=changed.status.value,
+                version=changed.version,
+            )
+            return changed
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def events(self, order_id: str) -> list[StoredEvent]:
         self._repo.get(order_id)  # a 404 for an unknown order, not an empty list

@@ -41,12 +41,16 @@ class VersionConflict(DomainError):
         self.actual = actual
 
 
-class PreconditionRequired(DomainError):
-    def __init__(self) -> None:
+class PreconditionFailed(DomainError):
+    """If-Match named a version the order is no longer at (RFC 9110 412)."""
+
+    def __init__(self, order_id: str, expected: int, actual: int | None) -> None:
+        now_at = f"is at version {actual}" if actual is not None else "was changed meanwhile"
         super().__init__(
-            'a status change needs the version you read: send If-Match: "<version>" '
-            "or a 'version' field"
+            f'order {order_id} {now_at}; If-Match was "{expected}". Re-read it and retry.'
         )
+        self.expected = expected
+        self.actual = actual
 
 
 class InvalidCursor(DomainError):
