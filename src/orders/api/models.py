@@ -17,7 +17,8 @@ def _integral(value: Any) -> Any:
 # Strict (no strings, no booleans), but a JSON number with no fraction is an integer.
 Integer = BeforeValidator(_integral)
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Version = Annotated[int, Integer, Field(strict=True, ge=1, le=1_000_000_000)]
+# The validator comes last: before the constraints, it would hide them from the schema.
+Version = Annotated[int, Field(strict=True, ge=1, le=1_000_000_000), Integer]
 
 
 class _Strict(BaseModel):
@@ -27,7 +28,7 @@ class _Strict(BaseModel):
 class OrderCreate(_Strict):
     customer: Text = Field(examples=["acme-corp"])
     product: Text = Field(examples=["widget"])
-    quantity: Annotated[int, Integer, Field(strict=True, gt=0, le=10_000, examples=[3])]
+    quantity: Annotated[int, Field(strict=True, gt=0, le=10_000, examples=[3]), Integer]
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
@@ -72,7 +73,7 @@ class AttachmentCreate(_Strict):
         str,
         StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100),
     ] = Field(examples=["application/pdf"])
-    size: Annotated[int, Integer, Field(strict=True, gt=0)] | None = Field(
+    size: Annotated[int, Field(strict=True, gt=0), Integer] | None = Field(
         default=None, description="Expected size in bytes, checked against the limit early"
     )
 
