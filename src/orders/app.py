@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from orders import __version__
 from orders.api import problems
+from orders.api.body import RequestBodyMiddleware
 from orders.api.middleware import ObservabilityMiddleware
 from orders.api.models import Problem
 from orders.api.routes_attachments import router as attachments_router
@@ -66,6 +67,9 @@ def create_app(
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         lifespan=lifespan if flush_seconds > 0 else None,
+        # A JSON body sent without a Content-Type (curl without -H, some generated
+        # events) is read as JSON; any other type is a 415 (RequestBodyMiddleware).
+        strict_content_type=False,
     )
     app.state.container = container
     problems.install(app)
@@ -78,10 +82,17 @@ def create_app(
         from orders.server_tracing import RequestTracing
 
         tracing = RequestTracing()
+    settings = container.settings
+    # Added first, so it runs inside the observability middleware: refusals are logged too.
+    app.add_middleware(
+        RequestBodyMiddleware,
+        max_bytes=settings.max_body_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(
         ObservabilityMiddleware, tracing=tracing, flush_each_request=flush_seconds == 0
     )
-    _document_problems(app)
+    _finish_openapi(app)
     _drop_server_access_log()
     return app
 
@@ -97,8 +108,13 @@ def _drop_server_access_log() -> None:
     access.propagate = False
 
 
-def _document_problems(app: FastAPI) -> None:
-    """Add the Problem schema the routes' error responses refer to."""
+def _finish_openapi(app: FastAPI) -> None:
+    """Add the Problem schema the routes' error responses refer to; say headers are strings.
+
+    FastAPI documents an optional header as `anyOf: [string, null]`, which invites a
+    client (or schemathesis) to send the text "null". An absent header is how HTTP
+    says None, so each header parameter keeps only its non-null schema.
+    """
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -108,7 +124,20 @@ def _document_problems(app: FastAPI) -> None:
             schemas["Problem"] = Problem.model_json_schema(
                 ref_template="#/components/schemas/{model}"
             )
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    for parameter in operation.get("parameters", []):
+                        if parameter.get("in") == "header":
+                            parameter["schema"] = _without_null(parameter.get("schema", {}))
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    options = [o for o in schema.get("anyOf", []) if o.get("type") != "null"]
+    if len(options) != 1:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**options[0], **rest}
