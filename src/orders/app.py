@@ -88,6 +88,7 @@ def create_app(
         RequestBodyMiddleware,
         max_bytes=settings.max_body_bytes,
         timeout_seconds=settings.body_timeout_seconds,
+        max_header_bytes=settings.max_header_bytes,
     )
     app.add_middleware(
         ObservabilityMiddleware, tracing=tracing, flush_each_request=flush_seconds == 0

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # this many seconds or it is a 408 (under uvicorn; on Lambda it is already in memory).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=6_000_000)
     body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # All request headers together: over this a 431. uvicorn's default parser (httptools)
+    # has no bound of its own; the front doors' are 10 KB (HTTP API) and 64 KB (ALB). A
+    # bearer token and the usual headers take 2-4 KiB.
+    max_header_bytes: int = Field(default=32 * 1024, ge=4096, le=1024 * 1024)
     # X-Ray: imported only when on (Lambda sets it; Fargate with the collector sidecar).
     tracing_enabled: bool = False
     # Under uvicorn, EMF metrics are flushed every this many seconds (and at shutdown)

@@ -118,6 +118,15 @@ def test_with_the_h11_settings_a_mebibyte_of_headers_is_refused(tmp_path: Path) 
     assert closed
 
 
+def test_on_the_default_parser_a_mebibyte_of_headers_is_431(tmp_path: Path) -> None:
+    """httptools has no header bound; the app's own one answers with a problem."""
+    with server(tmp_path) as port:
+        big = request_head({"X-Pad": "a" * (1024 * 1024)}, method="GET")
+        response, _, _ = exchange(port, big)
+    assert response.startswith(b"HTTP/1.1 431 "), response[:200]
+    assert b"request-header-fields-too-large" in response
+
+
 @pytest.mark.parametrize("env", [{}, HEADER_LIMIT_ENV], ids=["httptools", "h11"])
 def test_a_json_body_without_a_content_type_is_accepted_on_either_parser(
     tmp_path: Path, env: dict[str, str]

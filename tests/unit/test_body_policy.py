@@ -11,6 +11,7 @@ import pytest
 from orders.api.body import RequestBodyMiddleware, is_json
 
 LIMIT = 64 * 1024
+HEADER_LIMIT = 8 * 1024
 CHUNK = 16 * 1024
 
 
@@ -40,7 +41,9 @@ def run(
     headers: dict[str, str], receive: Any, *, timeout: float = 5.0, method: str = "POST"
 ) -> tuple[int, dict[str, str], dict[str, Any] | None, Downstream]:
     app = Downstream()
-    policy = RequestBodyMiddleware(app, max_bytes=LIMIT, timeout_seconds=timeout)
+    policy = RequestBodyMiddleware(
+        app, max_bytes=LIMIT, timeout_seconds=timeout, max_header_bytes=HEADER_LIMIT
+    )
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
@@ -154,3 +157,35 @@ def test_requests_without_a_body_to_read_pass_straight_through(method: str) -> N
 )
 def test_is_json(content_type: str, expected: bool) -> None:
     assert is_json(content_type) is expected
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_headers_over_the_limit_are_431_on_every_method(method: str) -> None:
+    async def receive() -> dict[str, Any]:
+        raise AssertionError("the body was read")
+
+    status, headers, problem, app = run(
+        {"content-type": "application/json", "x-pad": "a" * HEADER_LIMIT}, receive, method=method
+    )
+    assert status == 431
+    assert headers["content-type"] == "application/problem+json"
+    assert problem is not None
+    assert problem["type"] == "urn:orders:problem:request-header-fields-too-large"
+    assert problem["max_header_bytes"] == HEADER_LIMIT
+    assert app.bodies == []
+
+
+def test_headers_just_under_the_limit_pass() -> None:
+    body = b"{}"
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    # "x-pad" + ": " + CRLF and the two other headers, as the policy counts them.
+    others = len("content-type") + len("application/json") + 4 + len("content-length") + 1 + 4
+    pad = HEADER_LIMIT - others - len("x-pad") - 4
+    status, _, _, app = run(
+        {"content-type": "application/json", "content-length": "2", "x-pad": "a" * pad}, receive
+    )
+    assert status == 200
+    assert app.bodies == [body]

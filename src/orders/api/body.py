@@ -1,8 +1,12 @@
-"""The request body policy, before any route reads a byte: JSON only, bounded in size and time.
+"""The request policy, before any route reads a byte: headers bounded, bodies JSON only and
+bounded in size and time.
 
 Pure ASGI, so it works the same under uvicorn (the body streams in) and Mangum (the
 body is already in memory, and a too-large one is still refused with a 413):
 
+- headers over `max_header_bytes` in all are a 431 for every method (uvicorn's default
+  parser, httptools, has no such bound; under h11 or behind a front door a smaller one
+  may refuse them first);
 - a body whose Content-Length is over `max_bytes` is a 413 without reading it; a body
   without one (chunked, or a Lambda event) is counted as it arrives, a 413 at the limit;
 - a body that stops arriving is a 408 after `timeout_seconds` for the whole body, so a
@@ -40,13 +44,29 @@ class _TooLarge(Exception):
 
 
 class RequestBodyMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        timeout_seconds: float,
+        max_header_bytes: int,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_seconds = timeout_seconds
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _WITH_BODY:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Name, value and the ": " and CRLF around them, as on the wire.
+        header_bytes = sum(len(k) + len(v) + 4 for k, v in scope.get("headers") or [])
+        if header_bytes > self.max_header_bytes:
+            await self._refuse(scope, receive, send, 431)
+            return
+        if scope["method"] not in _WITH_BODY:
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers") or []}
@@ -97,6 +117,10 @@ class RequestBodyMiddleware:
         if status == 408:
             slug = "request-timeout"
             detail = f"the request body did not arrive within {self.timeout_seconds:g} s"
+        elif status == 431:
+            slug = "request-header-fields-too-large"
+            detail = f"the request headers are over the limit of {self.max_header_bytes} bytes"
+            extra = {"max_header_bytes": self.max_header_bytes}
         elif status == 413:
             slug = "payload-too-large"
             detail = f"the request body is over the limit of {self.max_bytes} bytes"
