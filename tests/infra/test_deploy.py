@@ -334,6 +334,14 @@ def test_parameters_cloudformation_would_refuse_are_refused(
         moto_stacks.check_parameters(cfn.load(cfn.ROOT_TEMPLATE), given, "template.yaml")
 
 
+def test_the_roots_rules_stop_a_deploy_cloudformation_would_refuse(cloud: Cloud) -> None:
+    """template.yaml's Rules (moto ignores them): Fargate without an API image."""
+    root = RootDeployment(cloud, "no-image")
+    with pytest.raises(DeployError, match="Rules"):
+        root.deploy({"DeploymentTarget": "fargate"}, expanded={})
+    assert not cloud.exists("no-image-data")
+
+
 def test_rules_are_evaluated() -> None:
     template = {
         "Parameters": {"A": {"Type": "String"}, "B": {"Type": "String", "Default": ""}},
