@@ -25,6 +25,10 @@ Where moto differs from CloudFormation, this harness (never a template) works ar
   them and then fail on any `!GetAtt` of them (the ECS service's Cloud Map registry). The
   harness removes them and replaces each `!Ref`/`!GetAtt`/`${...}` of them by a
   placeholder naming the logical id. A type missing from `UNMODELLED` stops the deploy.
+- GetAtt attributes moto does not implement (`DERIVED_ATTRIBUTES`: the ALB's
+  `LoadBalancerFullName`, a target group's `TargetGroupFullName`): moto silently drops an
+  output that uses one. The harness derives them from the ARN, as AWS defines them, and
+  fails a deploy whose outputs come back incomplete.
 - `!Ref` of an `AWS::Events::EventBus` comes back from moto as a Python repr: the harness
   sends `!GetAtt Bus.Name` instead (what CloudFormation's Ref returns).
 - Archive names: moto names an `AWS::Events::Archive` `<stack>-<logical id>-<12 chars>`
@@ -33,6 +37,9 @@ Where moto differs from CloudFormation, this harness (never a template) works ar
 - The SAM transform: moto skips `AWS::Serverless::*`; the root is expanded with
   aws-sam-translator first (tests/infra/sam_expand.py) and the functions' code, which
   moto reads from S3, is a small zip uploaded to the bucket and keys the expansion names.
+- Deleting a stack with a VPC: moto's delete of NAT gateways, VPC endpoints, route tables
+  and gateway attachments does nothing, so the VPC cannot go; the harness removes them
+  through the EC2 API first (`Cloud._empty_vpc`).
 - Checks CloudFormation makes and moto does not: parameter constraints (AllowedValues,
   AllowedPattern, Min/MaxValue, Min/MaxLength, undeclared or missing parameters) and the
   template's `Rules` are evaluated here before each deploy.
@@ -269,8 +276,53 @@ def for_moto(template: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str
         name: (lambda attribute, name=name: _placeholder(name, attribute)) for name in dropped
     }
     template = replace_references(template, stand_ins)
+    template = _derive_attributes(template)
     buses = {n for n, r in resources.items() if r["Type"] == "AWS::Events::EventBus"}
     return _bus_ref_as_name(template, buses), dropped
+
+
+def _from_arn(separator: str, index: int) -> Any:
+    return lambda logical_id: {
+        "Fn::Select": [index, {"Fn::Split": [separator, {"Ref": logical_id}]}]
+    }
+
+
+# GetAtt attributes moto does not implement (it drops an output that uses one, silently),
+# derived from the ARN as AWS defines them: "app/<name>/<id>", "targetgroup/<name>/<id>".
+DERIVED_ATTRIBUTES: dict[tuple[str, str], Any] = {
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "LoadBalancerFullName"): _from_arn(
+        ":loadbalancer/", 1
+    ),
+    ("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupFullName"): _from_arn(":", 5),
+}
+
+
+def _derive_attributes(template: dict[str, Any]) -> dict[str, Any]:
+    """Replace GetAtt (and ${X.Attr}) of DERIVED_ATTRIBUTES by their derivation."""
+    types = {name: r["Type"] for name, r in template.get("Resources", {}).items()}
+
+    def derived(name: str, attribute: str) -> Any:
+        rule = DERIVED_ATTRIBUTES.get((types.get(name, ""), attribute))
+        return rule(name) if rule else None
+
+    def visit(node: Any) -> Any:
+        if isinstance(node, dict) and set(node) == {"Fn::GetAtt"}:
+            arg = node["Fn::GetAtt"]
+            name, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+            return derived(name, attribute) or node
+        if isinstance(node, dict) and set(node) == {"Fn::Sub"}:
+            arg = node["Fn::Sub"]
+            text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], dict(arg[1]))
+            for match in set(re.findall(r"\$\{([^!}.][^}.]*)\.([^}]+)\}", text)):
+                expression = derived(*match)
+                if expression is not None:
+                    variable = "".join(match)
+                    text = text.replace(f"${{{match[0]}.{match[1]}}}", f"${{{variable}}}")
+                    extra[variable] = expression
+            return {"Fn::Sub": [text, extra] if extra else text}
+        return node
+
+    return _walk(template, visit)  # type: ignore[no-any-return]
 
 
 def _bus_ref_as_name(template: dict[str, Any], buses: set[str]) -> dict[str, Any]:
@@ -354,12 +406,24 @@ class Cloud:
         except Exception as exc:  # the waiter only keeps the last status
             raise DeployError(f"{where} ({name}) did not deploy: {self.failures(name)}") from exc
         conditions = cfn.evaluate_conditions(template, values)
+        stack = self.describe(name)
+        expected = {
+            key
+            for key, output in template.get("Outputs", {}).items()
+            if conditions.get(output.get("Condition"), True)
+        }
+        if expected - set(stack.outputs):
+            raise DeployError(
+                f"{where} ({name}): moto gave no value for outputs "
+                f"{sorted(expected - set(stack.outputs))} (a GetAtt it does not implement?)"
+            )
         left_out = {
             n: template["Resources"][n]["Type"]
             for n in dropped
             if conditions.get(template["Resources"][n].get("Condition"), True)
         }
-        return self.describe(name, left_out)
+        stack.not_deployed = left_out
+        return stack
 
     def describe(self, name: str, not_deployed: dict[str, str] | None = None) -> Stack:
         cf = self.client("cloudformation")
