@@ -202,8 +202,8 @@ def _evaluate_cidr(template: dict[str, Any], values: dict[str, Any]) -> dict[str
             ]
             if any(a is None or isinstance(a, dict | list) for a in args):
                 raise DeployError(f"Fn::Cidr of something other than parameters: {node}")
-            block, count, bits = args
-            network = ipaddress.ip_network(str(block))
+            block, count, bits = (str(a) for a in args)
+            network = ipaddress.ip_network(block)
             subnets = network.subnets(new_prefix=network.max_prefixlen - int(bits))
             return [str(s) for _, s in zip(range(int(count)), subnets, strict=False)]
         return node
@@ -368,7 +368,7 @@ class Cloud:
 
     def client(self, service: str) -> Any:
         config = Config(retries={"mode": "standard", "total_max_attempts": 2}, read_timeout=60)
-        return self.session.client(service, endpoint_url=self.endpoint, config=config)
+        return self.session.client(service, endpoint_url=self.endpoint, config=config)  # type: ignore[call-overload]
 
     def exists(self, name: str) -> bool:
         cf = self.client("cloudformation")
