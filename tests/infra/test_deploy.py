@@ -93,10 +93,6 @@ def result_for(deployed: dict[Any, RootResult | DeployError], case: Any) -> Root
     return result
 
 
-def physical(result: RootResult, stack: str, logical_id: str) -> str:
-    return result.stacks[stack].resources[logical_id]
-
-
 # ------------------------------------------------------------------ every scenario
 
 
@@ -139,6 +135,14 @@ def test_every_stack_reaches_create_complete(
     env = outbox["Configuration"]["Environment"]["Variables"]
     assert env["ORDERS_TABLE_NAME"] == data.resources["Table"]
     assert env["ORDERS_EVENT_BUS_NAME"] == data.outputs["EventBusName"]
+    mappings = functions.list_event_source_mappings(
+        FunctionName=outbox["Configuration"]["FunctionName"]
+    )["EventSourceMappings"]
+    assert [m["EventSourceArn"] for m in mappings] == [data.outputs["TableStreamArn"]]
+    assert (
+        mappings[0]["DestinationConfig"]["OnFailure"]["Destination"]
+        == (data.outputs["OutboxDlqArn"])
+    )
 
 
 @pytest.mark.parametrize(("ui", "cert"), list(itertools.product((True, False), repeat=2)))
