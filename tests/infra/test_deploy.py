@@ -170,6 +170,14 @@ def test_fargate_load_balancer_and_services_follow_ui_and_certificate(
     services = ecs.list_services(cluster=cluster)["serviceArns"]
     assert len(services) == (2 if ui else 1)
     assert ("UiUrl" in result.outputs) is ui
+    # With a certificate, clients are sent to the name it covers, never the ALB's own name.
+    load_balancer_dns = elb.describe_load_balancers(
+        LoadBalancerArns=[fargate.resources["LoadBalancer"]]
+    )["LoadBalancers"][0]["DNSName"]
+    expected_url = f"https://{DOMAIN}" if cert else f"http://{load_balancer_dns}"
+    assert result.outputs["ApiBaseUrl"] == expected_url
+    if ui:
+        assert result.outputs["UiUrl"] == expected_url
     # The observability stack watches the deployed service, not a guess.
     observability = cloud.client("cloudformation").describe_stacks(
         StackName=result.stacks["ObservabilityStack"].name
