@@ -627,6 +627,7 @@ def test_execution_role_allows_every_handler_permission(
 def test_unused_feature_list_is_current() -> None:
     """Each dropped action is in its type's schema, and none is a read-handler permission
     (reads run on every update and drift check, whatever the template uses)."""
+    assert UNUSED
     for unused in UNUSED:
         schema_actions = handler_actions(unused.resource_type)
         reads = handler_actions(unused.resource_type, ["read"])
@@ -814,9 +815,9 @@ def test_no_wildcard_resource_where_iam_can_scope(role: str) -> None:
 @pytest.mark.parametrize("role", [EXECUTION_ROLE, DEPLOY_ROLE])
 def test_condition_keys_apply_to_their_actions(role: str) -> None:
     # A key an action does not support never matches: the Allow would silently do nothing.
-    for s in role_statements(role):
-        if s["Effect"] != "Allow" or "Condition" not in s:
-            continue
+    conditional = [s for s in role_statements(role) if s["Effect"] == "Allow" and "Condition" in s]
+    assert conditional, f"{role}: no conditional Allow, nothing checked"
+    for s in conditional:
         keys = {k for pairs in s["Condition"].values() for k in pairs}
         for action in _as_list(s["Action"]):
             privilege = iam_privilege(action)
@@ -830,6 +831,8 @@ def test_condition_keys_apply_to_their_actions(role: str) -> None:
 
 def test_policies_fit_iam_size_limits() -> None:
     # Managed policies hold at most 6,144 characters, whitespace not counted.
+    types = [res["Type"] for res in ci_stack().values()]
+    assert {"AWS::IAM::ManagedPolicy", "AWS::IAM::Role"} <= set(types)
     for name, res in ci_stack().items():
         if res["Type"] == "AWS::IAM::ManagedPolicy":
             text = json.dumps(res["Properties"]["PolicyDocument"], separators=(",", ":"))
@@ -902,11 +905,15 @@ def test_every_service_role_takes_the_boundary() -> None:
 
 def test_root_passes_the_boundary_to_nested_stacks_with_roles() -> None:
     root = cfn.load(cfn.ROOT_TEMPLATE)
-    for logical, stack in _nested_templates(root).items():
-        nested = cfn.load(cfn.REPO / stack["Properties"]["TemplateURL"])
-        if cfn.by_type(nested, "AWS::IAM::Role"):
-            given = stack["Properties"]["Parameters"].get("PermissionsBoundaryArn")
-            assert given == {"Ref": "PermissionsBoundaryArn"}, logical
+    with_roles = {
+        logical: stack
+        for logical, stack in _nested_templates(root).items()
+        if cfn.by_type(cfn.load(cfn.REPO / stack["Properties"]["TemplateURL"]), "AWS::IAM::Role")
+    }
+    assert with_roles, "no nested stack with a role: nothing checked"
+    for logical, stack in with_roles.items():
+        given = stack["Properties"]["Parameters"].get("PermissionsBoundaryArn")
+        assert given == {"Ref": "PermissionsBoundaryArn"}, logical
 
 
 def test_sam_generates_no_role_of_its_own(expanded: dict[str, dict[str, Any]]) -> None:

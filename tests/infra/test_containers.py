@@ -62,13 +62,13 @@ def test_hadolint_clean(path: Path) -> None:
 @pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
 def test_slim_pinned_non_root_with_healthcheck(path: Path) -> None:
     steps = instructions(path)
-    for name, args in steps:
-        if name == "FROM":
-            image = args.split()[0]
-            assert "-slim" in image, image
-            # An exact patch release (or a digest), never a floating tag.
-            assert "@sha256:" in image or image.split(":")[1][0].isdigit(), image
-            assert image.split(":")[1].count(".") >= 2 or "@sha256:" in image, image
+    images = [args.split()[0] for name, args in steps if name == "FROM"]
+    assert images, f"no FROM read in {path}"
+    for image in images:
+        assert "-slim" in image, image
+        # An exact patch release (or a digest), never a floating tag.
+        assert "@sha256:" in image or image.split(":")[1][0].isdigit(), image
+        assert image.split(":")[1].count(".") >= 2 or "@sha256:" in image, image
     user = [args for name, args in steps if name == "USER"][-1]
     assert user.split(":")[0] not in {"root", "0"}
     assert any(name == "HEALTHCHECK" for name, _ in steps)
