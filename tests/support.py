@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 import boto3
 from moto import mock_aws
 
-from testkit.dataplane import BUCKET, REGION, TABLE, create_data_plane, service_env
+from devstack.moto_plane import BUCKET, REGION, TABLE, create_data_plane, service_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import pytest
 
-# What the tiers import from here; the data plane itself lives in testkit (the bench uses it too).
+# What the tiers import from here; the data plane itself lives in devstack.moto_plane (the bench uses it too).
 __all__ = ["BUCKET", "REGION", "TABLE", "create_data_plane", "moto_data_plane", "service_env"]
 
 

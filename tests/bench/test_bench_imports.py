@@ -1,4 +1,4 @@
-"""The bench stands on its own: it imports the service, devstack and testkit, never the tests."""
+"""The bench stands on its own: it imports the service and devstack, never the tests."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("package", ["bench", "testkit"])
+@pytest.mark.parametrize("package", ["bench", "src/devstack"])
 def test_no_import_of_the_tests(package: str) -> None:
     files = sorted((ROOT / package).glob("*.py"))
     assert len(files) >= 2, f"no modules found in {package}/"
@@ -35,12 +35,12 @@ def test_no_import_of_the_tests(package: str) -> None:
 
 
 def test_bench_and_tests_share_the_one_data_plane() -> None:
-    """What bench needed from tests.support now lives in testkit; both use that copy."""
+    """What bench needed from tests.support lives in devstack.moto_plane; both use that copy."""
     from bench import adapter, throughput
-    from testkit import dataplane
+    from devstack import moto_plane as dataplane
     from tests import support
 
     assert support.create_data_plane is dataplane.create_data_plane
     assert support.service_env is dataplane.service_env
     for module in (adapter, throughput):
-        assert "testkit.dataplane" in imported_modules(Path(module.__file__ or ""))
+        assert "devstack.moto_plane" in imported_modules(Path(module.__file__ or ""))

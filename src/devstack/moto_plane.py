@@ -1,13 +1,15 @@
-"""The data plane in moto as the data stack defines it, and the service's environment
-pointing at it. Used by the tests (tests/support.py) and by the bench, so neither
-imports the other."""
+"""The data plane created directly in moto (in-process `mock_aws`, no CloudFormation), as
+the data stack defines it, and the service's environment pointing at it. Used by the
+tests (tests/support.py) and by the bench, so neither imports the other; it lives in
+devstack because the top level of the repository is fixed."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import boto3
+    from mypy_boto3_dynamodb.type_defs import GlobalSecondaryIndexTypeDef
 
 REGION = "us-east-1"
 TABLE = "orders-test"
@@ -33,7 +35,7 @@ def service_env(kms_key_id: str, **extra: str) -> dict[str, str]:
     }
 
 
-def gsi(name: str, hash_key: str) -> dict[str, Any]:
+def gsi(name: str, hash_key: str) -> GlobalSecondaryIndexTypeDef:
     return {
         "IndexName": name,
         "KeySchema": [
