@@ -1,0 +1,97 @@
+"""The Docker tier: every test here carries the `docker` marker and runs only where a Docker
+engine answers on Linux (the containers use the host network to reach the emulator on
+127.0.0.1). Elsewhere the whole tier is skipped with one reason saying how to enable it.
+
+Images come from tests/docker/images.py (no registry needed); `.ci/run` installs and
+starts the engine and makes them before `make test`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.docker import images
+from tests.e2e.stack import DevStack, start
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+HERE = Path(__file__).parent
+SKIP_REASON = (
+    "docker tier: no Docker engine answers `docker info` on this Linux machine; "
+    "enable it by starting one (as root: apt-get install docker.io debootstrap && "
+    "dockerd --iptables=false --ip6tables=false &) then `make docker-images`, or run .ci/run"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    ours = [item for item in items if HERE in Path(item.fspath).parents]
+    if not ours:
+        return
+    enabled = images.engine_answers()
+    for item in ours:
+        item.add_marker(pytest.mark.docker)
+        if not enabled:
+            item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+
+
+def timed(step: str, seconds: float) -> None:
+    """Build steps print their time (pytest -s or the captured output of a failure)."""
+    print(f"docker tier: {step} took {seconds:.1f} s")
+
+
+@pytest.fixture(scope="session")
+def base_image() -> str:
+    """The local stand-in for python:3.11.14-slim-bookworm (debootstrap, imported)."""
+    try:
+        return images.base_image()
+    except images.ImageError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def wheelhouse() -> Path:
+    return images.wheelhouse()
+
+
+@pytest.fixture(scope="session")
+def lambda_image(base_image: str) -> str:
+    try:
+        return images.lambda_image()
+    except images.ImageError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def emulator_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    """`make dev` without the UI, on free ports: moto with the data stack on 127.0.0.1."""
+    stack = start(tmp_path_factory.mktemp("devstack"), "--no-ui")
+    yield stack
+    assert stack.stop() == 0, "".join(stack.output)
+
+
+def remove_containers(*filters: str) -> None:
+    """Remove the containers matching every `docker ps` filter given (label=..., id=...)."""
+    argv = ["docker", "ps", "-aq", *(f"--filter={f}" for f in filters)]
+    ids = subprocess.run(argv, capture_output=True, text=True, check=False).stdout.split()
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s")
+
+
+def environ_without_aws() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ORDERS_"))}
