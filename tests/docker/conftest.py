@@ -8,9 +8,6 @@ starts the engine and makes them before `make test`.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +17,7 @@ from tests.docker import images
 from tests.e2e.stack import DevStack, start
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
 HERE = Path(__file__).parent
 SKIP_REASON = (
@@ -39,11 +36,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.docker)
         if not enabled:
             item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
-
-
-def timed(step: str, seconds: float) -> None:
-    """Build steps print their time (pytest -s or the captured output of a failure)."""
-    print(f"docker tier: {step} took {seconds:.1f} s")
 
 
 @pytest.fixture(scope="session")
@@ -74,24 +66,3 @@ def emulator_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStac
     stack = start(tmp_path_factory.mktemp("devstack"), "--no-ui")
     yield stack
     assert stack.stop() == 0, "".join(stack.output)
-
-
-def remove_containers(*filters: str) -> None:
-    """Remove the containers matching every `docker ps` filter given (label=..., id=...)."""
-    argv = ["docker", "ps", "-aq", *(f"--filter={f}" for f in filters)]
-    ids = subprocess.run(argv, capture_output=True, text=True, check=False).stdout.split()
-    if ids:
-        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s")
-
-
-def environ_without_aws() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ORDERS_"))}

@@ -8,17 +8,15 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from devstack.envs import emulator_env
 from devstack.ports import free_port
-from tests.docker.conftest import remove_containers, timed, wait_for
 from tests.docker.images import REPO
+from tests.docker.support import answers, http, remove_containers, timed, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -28,25 +26,6 @@ if TYPE_CHECKING:
 TAGS = {"api": "orders-api:docker-tier", "ui": "orders-ui:docker-tier"}
 LABEL = "orders.test=docker-tier"
 APP_UID = 10001  # the Dockerfiles' `USER 10001:10001`
-
-
-def http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, bytes]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        request.add_header("content-type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def answers(url: str) -> bool:
-    try:
-        return http("GET", url)[0] == 200
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -135,7 +114,7 @@ def api(built: dict[str, str], emulator_stack: DevStack) -> Iterator[tuple[str, 
         wait_for(lambda: answers(f"{url}/api/health"), 60, f"API image on {url}\n")
         yield container, url
     finally:
-        remove_containers(f"id={container}")
+        remove_containers({container})
 
 
 def test_build_context_is_only_what_the_images_copy(base_image: str) -> None:
@@ -216,4 +195,4 @@ def test_ui_image_serves_its_page_and_turns_healthy(
         assert http("GET", f"{url}/_stcore/health") == (200, b"ok")
         timed("UI HEALTHCHECK healthy", wait_healthy(container))
     finally:
-        remove_containers(f"id={container}")
+        remove_containers({container})
