@@ -1,6 +1,7 @@
 """The Docker tier: every test here carries the `docker` marker and runs only where a Docker
 engine answers on Linux (the containers use the host network to reach the emulator on
-127.0.0.1). Elsewhere the whole tier is skipped with one reason saying how to enable it.
+127.0.0.1) and the local base image is there or can be made (root with debootstrap).
+Elsewhere the whole tier is skipped with one reason saying how to enable it.
 
 Images come from tests/docker/images.py (no registry needed); `.ci/run` installs and
 starts the engine and makes them before `make test`.
@@ -21,9 +22,9 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).parent
 SKIP_REASON = (
-    "docker tier: no Docker engine answers `docker info` on this Linux machine; "
-    "enable it by starting one (as root: apt-get install docker.io debootstrap && "
-    "dockerd --iptables=false --ip6tables=false &) then `make docker-images`, or run .ci/run"
+    "docker tier off: it needs a Docker engine answering `docker info` on Linux and the "
+    "local images; to enable, as root: apt-get install docker.io debootstrap, start "
+    "`dockerd --iptables=false --ip6tables=false &`, then `make docker-images` (.ci/run does all)"
 )
 
 
@@ -31,7 +32,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ours = [item for item in items if HERE in Path(item.fspath).parents]
     if not ours:
         return
-    enabled = images.engine_answers()
+    enabled = images.tier_enabled()
     for item in ours:
         item.add_marker(pytest.mark.docker)
         if not enabled:

@@ -110,6 +110,18 @@ def engine_answers(timeout: float = 10) -> bool:
     return proc.returncode == 0 and bool(proc.stdout.strip())
 
 
+def can_make_base() -> bool:
+    """The base image is here, or its tarball, or this process can run debootstrap."""
+    if ROOTFS_TARBALL.is_file() or image_label(BASE_IMAGE) is not None:
+        return True
+    return os.geteuid() == 0 and shutil.which("debootstrap") is not None
+
+
+def tier_enabled() -> bool:
+    """The Docker tier runs: an engine answers on Linux and the local images can be had."""
+    return engine_answers() and can_make_base()
+
+
 def image_label(image: str) -> str | None:
     """The recipe label of a local image, or None when there is no such image."""
     proc = subprocess.run(
