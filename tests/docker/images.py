@@ -267,6 +267,8 @@ def main() -> int:
     except ImageError as exc:
         print(f"docker-images: {exc}", file=sys.stderr)
         return 1
+    # Untagged build stages of earlier runs: a day of build cache is kept, not more.
+    docker("image", "prune", "--force", "--filter", "until=24h")
     return 0
 
 
