@@ -241,8 +241,8 @@ def lambda_image() -> str:
     base = base_image()
     with tempfile.TemporaryDirectory(prefix="lambda-base-") as work:
         context = Path(work)
-        _pip("install", "--target", str(context / "runtime"), "--no-compile", *PIP_TARGET[:5],
-             f"--platform=manylinux2014_{ARCH}", "awslambdaric")  # fmt: skip
+        _pip("install", "--target", str(context / "runtime"), "--no-compile", *PIP_TARGET,
+             "awslambdaric")  # fmt: skip
         (context / "Dockerfile").write_text(LAMBDA_DOCKERFILE)
         bootstrap = context / "bootstrap"
         bootstrap.write_text(LAMBDA_BOOTSTRAP)
