@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed
 
-.PHONY: help venv tools dev test lint unit fmt seed invoke bench build deploy destroy clean
+.PHONY: help venv tools dev test lint unit contract fmt seed invoke bench build deploy destroy clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -40,8 +40,11 @@ fmt: $(STAMP) ## format and fix what ruff can
 test: $(STAMP) $(TOOLS_STAMP) lint ## lint, then every test tier (unit, contract, infra, e2e)
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
 
-unit: $(STAMP) ## only the fast tests (no templates, no processes)
-	$(PY) -m pytest tests/unit tests/contract $(PYTEST_ARGS)
+unit: $(STAMP) ## only the unit tests (no AWS emulator, no templates, no processes)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+contract: $(STAMP) ## only the contract tier: every events/ sample through the Lambda handlers (moto in-process)
+	$(PY) -m pytest tests/contract $(PYTEST_ARGS)
 
 clean: ## remove virtualenvs and build output
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -82,7 +82,8 @@ def per_request(call: Any, k: int) -> float:
 def measure(quick: bool) -> list[Result]:
     import boto3
     from moto import mock_aws
-    from tests.support import create_data_plane, service_env
+
+    from devstack.moto_plane import create_data_plane, service_env
 
     with mock_aws():
         plane = create_data_plane(boto3.session.Session())

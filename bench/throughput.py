@@ -104,7 +104,8 @@ def load(port: int, path: str, connections: int, seconds: float) -> float:
 def data_plane(endpoint: str) -> tuple[dict[str, str], str]:
     """Table, bucket, bus and key in the moto server; returns the service env and a stored order."""
     import boto3
-    from tests.support import create_data_plane, service_env
+
+    from devstack.moto_plane import create_data_plane, service_env
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     os.environ["AWS_ENDPOINT_URL"] = endpoint

@@ -1,9 +1,14 @@
 """events/local-env.json: the `sam local --env-vars` file that points functions at `make dev`.
 
-`sam local` runs each function in a container, so the emulator is reached through
-the Docker host (host.docker.internal) on the default emulator port. The resource
-names are the ones `make dev` deploys: stable across runs because the emulator's
-random generator is seeded (devstack.emulator.MOTO_SEED). When cform/data.yaml
+`sam local` runs each function in a container. With Docker Desktop (macOS, Windows) the
+container reaches `make dev`'s emulator through the Docker host, host.docker.internal, on
+the default emulator port: that is the committed file. On Linux, run the containers on
+the host network (tests/docker/sam_host_network.py) and write a file whose endpoint is
+the emulator on loopback: `make sam-env SAM_ENDPOINT=http://127.0.0.1:5000
+SAM_ENV_FILE=.dev/sam-env.json` (--endpoint-url, --output).
+
+The resource names are the ones `make dev` deploys: stable across runs because the
+emulator's random generator is seeded (devstack.emulator.MOTO_SEED). When cform/data.yaml
 changes them, `make sam-env` rewrites the file (an e2e test says when it is due).
 """
 
@@ -12,8 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devstack.config import DEFAULT_MOTO_PORT, LOCAL_STACK_NAME, repo_root
@@ -49,7 +56,7 @@ def dumps(document: Mapping[str, object]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def generate() -> str:
+def generate(endpoint_url: str = DOCKER_HOST_ENDPOINT) -> str:
     """Deploy the data stack into a throwaway emulator, exactly as `make dev` does, and render."""
     from devstack.emulator import Emulator, deploy_data_stack
     from devstack.ports import free_port
@@ -63,29 +70,46 @@ def generate() -> str:
         )
     finally:
         emulator.stop()
-    return dumps(render(outputs))
+    return dumps(render(outputs, endpoint_url))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack.samenv", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
+    parser.add_argument(
+        "--endpoint-url",
+        default=os.environ.get("SAM_ENDPOINT") or DOCKER_HOST_ENDPOINT,
+        help="the emulator as the function containers reach it (env SAM_ENDPOINT, default "
+        "%(default)s; on the host network: http://127.0.0.1:<MOTO_PORT>)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path(os.environ.get("SAM_ENV_FILE") or ENV_FILE),
+        help="the file to write, relative to the repo (env SAM_ENV_FILE, default %(default)s)",
+    )
     args = parser.parse_args(argv)
+    if not args.endpoint_url.startswith(("http://", "https://")):
+        parser.error(f"--endpoint-url must be an http(s) URL, not {args.endpoint_url!r}")
     # moto's notes on the resource types it skips are for `make dev`'s log, not this output.
     logging.basicConfig(level=logging.ERROR)
+    # moto's HTTP server logs each request at INFO on its own handler.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     warnings.simplefilter("ignore")
-    path = repo_root() / ENV_FILE
-    text = generate()
+    path = args.output if args.output.is_absolute() else repo_root() / args.output
+    text = generate(args.endpoint_url)
     current = path.read_text(encoding="utf-8") if path.is_file() else ""
     if args.check:
         if current != text:
-            print(f"{ENV_FILE} is out of date: run `make sam-env`", file=sys.stderr)
+            print(f"{args.output} is out of date: run `make sam-env`", file=sys.stderr)
             return 1
         return 0
     if current != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        print(f"wrote {ENV_FILE}")
+        print(f"wrote {args.output}")
     else:
-        print(f"{ENV_FILE} is up to date")
+        print(f"{args.output} is up to date")
     return 0
 
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from orders import __version__
 from orders.api import problems
+from orders.api.body import RequestBodyMiddleware
 from orders.api.middleware import ObservabilityMiddleware
 from orders.api.models import Problem
 from orders.api.origin_check import OriginCheckMiddleware, origin_secret_from
@@ -67,6 +68,9 @@ def create_app(
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         lifespan=lifespan if flush_seconds > 0 else None,
+        # A JSON body sent without a Content-Type (curl without -H, some generated
+        # events) is read as JSON; any other type is a 415 (RequestBodyMiddleware).
+        strict_content_type=False,
     )
     app.state.container = container
     # Which target serves: a key on every log line and a metric dimension (observability).
@@ -81,13 +85,25 @@ def create_app(
         from orders.server_tracing import RequestTracing
 
         tracing = RequestTracing()
-    # Inside the observability middleware, so refused requests are logged and counted too.
-    if (origin_secret := origin_secret_from(container.settings)) is not None:
+    settings = container.settings
+    # Middleware order (the last added runs first):
+    #   ObservabilityMiddleware -> OriginCheckMiddleware -> RequestBodyMiddleware -> routes.
+    # Observability is outermost, so every refusal below is logged and counted. The origin
+    # check runs before the body policy, so a request that did not come through the front
+    # door is refused (403) before a byte of its body is read or waited for (no 408/413/415
+    # work, and no limits disclosed, for traffic around the front door).
+    app.add_middleware(
+        RequestBodyMiddleware,
+        max_bytes=settings.max_body_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+        max_header_bytes=settings.max_header_bytes,
+    )
+    if (origin_secret := origin_secret_from(settings)) is not None:
         app.add_middleware(OriginCheckMiddleware, secret=origin_secret)
     app.add_middleware(
         ObservabilityMiddleware, tracing=tracing, flush_each_request=flush_seconds == 0
     )
-    _document_problems(app)
+    _finish_openapi(app)
     _drop_server_access_log()
     return app
 
@@ -103,8 +119,13 @@ def _drop_server_access_log() -> None:
     access.propagate = False
 
 
-def _document_problems(app: FastAPI) -> None:
-    """Add the Problem schema the routes' error responses refer to."""
+def _finish_openapi(app: FastAPI) -> None:
+    """Add the Problem schema the routes' error responses refer to; say headers are strings.
+
+    FastAPI documents an optional header as `anyOf: [string, null]`, which invites a
+    client (or schemathesis) to send the text "null". An absent header is how HTTP
+    says None, so each header parameter keeps only its non-null schema.
+    """
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -114,7 +135,20 @@ def _document_problems(app: FastAPI) -> None:
             schemas["Problem"] = Problem.model_json_schema(
                 ref_template="#/components/schemas/{model}"
             )
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    for parameter in operation.get("parameters", []):
+                        if parameter.get("in") == "header":
+                            parameter["schema"] = _without_null(parameter.get("schema", {}))
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    options = [o for o in schema.get("anyOf", []) if o.get("type") != "null"]
+    if len(options) != 1:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**options[0], **rest}

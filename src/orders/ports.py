@@ -19,8 +19,12 @@ if TYPE_CHECKING:
 
 
 class OrderRepository(Protocol):
-    def add(self, order: Order, event: OrderEvent) -> None:
-        """Store a new order and its event in one transaction."""
+    def add(self, order: Order, event: OrderEvent, *, fingerprint: str | None = None) -> None:
+        """Store a new order and its event in one transaction, only if the id is free.
+
+        OrderExists (the stored order and its request fingerprint) when it is taken;
+        IdempotencyInProgress while another write to the same new order is running.
+        """
 
     def get(self, order_id: str) -> Order:
         """The order, or OrderNotFound."""

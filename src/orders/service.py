@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from orders.domain.errors import AttachmentRejected, DependencyUnavailable, VersionConflict
-from orders.domain.model import Order, OrderEvent, OrderStatus
+from orders.domain.errors import (
+    AttachmentRejected,
+    DependencyUnavailable,
+    IdempotencyConflict,
+    OrderExists,
+    VersionConflict,
+)
+from orders.domain.model import (
+    Order,
+    OrderEvent,
+    OrderStatus,
+    order_id_for,
+    request_fingerprint,
+)
 from orders.observability import MetricName, count, logger
 
 if TYPE_CHECKING:
@@ -21,12 +33,29 @@ if TYPE_CHECKING:
     from orders.ports import AttachmentStore, EventPublisher, Idempotency, OrderRepository
 
 
+# Who creates an order when nobody is authenticated. The API has no authentication
+# yet, so every request is this caller and Idempotency-Keys are shared by all clients;
+# once a JWT is checked, the route passes its subject instead (see api/deps.py).
+ANONYMOUS = "anonymous"
+# How often a status change without a precondition re-reads after losing a race.
+CHANGE_ATTEMPTS = 3
+
+
 @dataclass(frozen=True, slots=True)
 class NewOrder:
     customer: str
     product: str
     quantity: int
     note: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The request's fields, as compared between attempts with one Idempotency-Key."""
+        return {
+            "customer": self.customer,
+            "product": self.product,
+            "quantity": self.quantity,
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,31 +86,59 @@ class OrderService:
         self._idempotency = idempotency
         self._policy = attachment_policy
 
-    def create(self, new: NewOrder, *, idempotency_key: str | None = None) -> Created:
-        """Create an order with its OrderCreated event; once per Idempotency-Key."""
+    def create(
+        self, new: NewOrder, *, idempotency_key: str | None = None, caller: str = ANONYMOUS
+    ) -> Created:
+        """Create an order with its OrderCreated event; once per caller and Idempotency-Key.
+
+        The guarantee is in the data: the key (scoped by caller) fixes the order id, and
+        the write is conditional on that id being free, so every attempt with one key
+        (concurrent, or a retry after a crash or a lost reply) creates at most one order;
+        a later attempt with the same body gets that order back, another body a 422.
+        Powertools idempotency sits in front of it for what the data cannot give: the
+        first response replayed byte for byte (even after the order moved on), and a
+        quick 409 for a duplicate that arrives while the first is still running.
+        """
         if idempotency_key is None:
             return Created(self._create(new), replayed=False)
-        payload = {
-            "customer": new.customer,
-            "product": new.product,
-            "quantity": new.quantity,
-            "note": new.note,
-        }
-        stored, replayed = self._idempotency.run(
-            key=idempotency_key,
-            payload=payload,
-            operation=lambda: self._create(new).public(),
-        )
-        if replayed:
-            count(MetricName.IDEMPOTENT_REPLAYS)
-            logger.info("idempotent replay", order_id=stored["id"])
-        return Created(Order.from_public(stored), replayed=replayed)
+        payload = new.payload()
+        fingerprint = request_fingerprint(payload)
+        order_id = order_id_for(caller, idempotency_key)
+        found_stored = False
 
-    def _create(self, new: NewOrder) -> Order:
-        order = Order.create(
-            customer=new.customer, product=new.product, quantity=new.quantity, note=new.note
+        def create_once() -> dict[str, Any]:
+            nonlocal found_stored
+            order, found_stored = self._create_or_find(new, order_id, fingerprint)
+            return order.public()
+
+        stored, replayed = self._idempotency.run(
+            key=order_id, payload=payload, operation=create_once
         )
-        self._repo.add(order, OrderEvent.created(order))
+        if replayed or found_stored:
+            count(MetricName.IDEMPOTENT_REPLAYS)
+            logger.info("idempotent replay", order_id=stored["id"], from_order=found_stored)
+        return Created(Order.from_public(stored), replayed=replayed or found_stored)
+
+    def _create_or_find(self, new: NewOrder, order_id: str, fingerprint: str) -> tuple[Order, bool]:
+        """(the order, whether it was already stored by an earlier attempt with this key)."""
+        try:
+            return self._create(new, order_id=order_id, fingerprint=fingerprint), False
+        except OrderExists as exists:
+            if exists.fingerprint != fingerprint:
+                raise IdempotencyConflict from None
+            return exists.order, True
+
+    def _create(
+        self, new: NewOrder, *, order_id: str | None = None, fingerprint: str | None = None
+    ) -> Order:
+        order = Order.create(
+            customer=new.customer,
+            product=new.product,
+            quantity=new.quantity,
+            note=new.note,
+            order_id=order_id,
+        )
+        self._repo.add(order, OrderEvent.created(order), fingerprint=fingerprint)
         count(MetricName.ORDERS_CREATED)
         logger.info("order created", order_id=order.id, customer=order.customer)
         return order
@@ -92,23 +149,39 @@ class OrderService:
     def page(self, query: OrderQuery) -> OrderPage:
         return self._repo.page(query)
 
-    def change_status(self, order_id: str, target: OrderStatus, *, expected_version: int) -> Order:
-        """Move an order along its lifecycle, only from the version the caller read."""
-        current = self._repo.get(order_id)
-        if current.version != expected_version:
-            raise VersionConflict(order_id, expected_version, current.version)
-        changed = current.transition(target)
-        event = OrderEvent.status_changed(changed, previous=current.status)
-        self._repo.save_transition(changed, expected_version=current.version, event=event)
-        count(MetricName.ORDER_STATUS_CHANGED)
-        logger.info(
-            "order status changed",
-            order_id=order_id,
-            previous_status=current.status.value,
-            status=changed.status.value,
-            version=changed.version,
-        )
-        return changed
+    def change_status(
+        self, order_id: str, target: OrderStatus, *, expected_version: int | None = None
+    ) -> Order:
+        """Move an order along its lifecycle, atomically.
+
+        With expected_version, only from that version (VersionConflict otherwise).
+        Without, from the version just read: the write is conditional on it, so a
+        concurrent change is never overwritten; a lost race re-reads and applies the
+        transition to the new state (which may make it illegal), a few times at most.
+        """
+        for attempt in range(1, CHANGE_ATTEMPTS + 1):
+            current = self._repo.get(order_id)
+            if expected_version is not None and current.version != expected_version:
+                raise VersionConflict(order_id, expected_version, current.version)
+            changed = current.transition(target)
+            event = OrderEvent.status_changed(changed, previous=current.status)
+            try:
+                self._repo.save_transition(changed, expected_version=current.version, event=event)
+            except VersionConflict:
+                if expected_version is not None or attempt == CHANGE_ATTEMPTS:
+                    raise
+                logger.info("status change lost a race; re-reading", order_id=order_id)
+                continue
+            count(MetricName.ORDER_STATUS_CHANGED)
+            logger.info(
+                "order status changed",
+                order_id=order_id,
+                previous_status=current.status.value,
+                status=changed.status.value,
+                version=changed.version,
+            )
+            return changed
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def events(self, order_id: str) -> list[StoredEvent]:
         self._repo.get(order_id)  # a 404 for an unknown order, not an empty list

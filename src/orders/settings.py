@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     aws_max_attempts: int = Field(default=3, ge=1, le=10)
     aws_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     aws_read_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Request bodies: over this many bytes a 413 before they are read (Lambda's own
+    # limit is 6 MB; an order is well under 1 KiB), and a body must arrive whole within
+    # this many seconds or it is a 408 (under uvicorn; on Lambda it is already in memory).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=6_000_000)
+    body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # All request headers together: over this a 431. uvicorn's default parser (httptools)
+    # has no bound of its own; the front doors' are 10 KB (HTTP API) and 64 KB (ALB). A
+    # bearer token and the usual headers take 2-4 KiB.
+    max_header_bytes: int = Field(default=32 * 1024, ge=4096, le=1024 * 1024)
     # X-Ray: imported only when on (Lambda sets it; Fargate with the collector sidecar).
     tracing_enabled: bool = False
     # Under uvicorn, EMF metrics are flushed every this many seconds (and at shutdown)

@@ -227,10 +227,13 @@ def test_a_retained_named_log_group_cannot_block_a_new_one() -> None:
     """WAF needs a fixed name prefix; a retained group of that exact name would make the next
     edge fail to create. The stack's UUID in the name keeps each creation's name new."""
     edge = cfn.load(cfn.CFORM / "edge.yaml")
-    for name, group in cfn.by_type(edge, "AWS::Logs::LogGroup").items():
-        log_group_name = group["Properties"].get("LogGroupName")
-        if log_group_name is None:
-            continue
+    named = {
+        name: group["Properties"]["LogGroupName"]
+        for name, group in cfn.by_type(edge, "AWS::Logs::LogGroup").items()
+        if "LogGroupName" in group["Properties"]
+    }
+    assert named, "no named log group in edge.yaml: nothing checked"
+    for name, log_group_name in named.items():
         template, variables = log_group_name["Fn::Sub"]
         assert template.startswith("aws-waf-logs-"), name
         refs = cfn.find_intrinsics(variables, "Ref")
@@ -245,11 +248,18 @@ def test_nested_outputs_read_by_the_root_exist(
     deployed: dict[str, dict[str, dict[str, Any]]], scenario: str
 ) -> None:
     root = deployed[scenario]["root"]
-    for logical_id, attribute in cfn.find_intrinsics(root, "Fn::GetAtt"):
-        if logical_id in deployed[scenario] and attribute.startswith("Outputs."):
-            outputs = deployed[scenario][logical_id].get("Outputs", {})
-            assert attribute.removeprefix("Outputs.") in outputs, (logical_id, attribute)
-    for logical_id, stack in cfn.by_type(root, "AWS::CloudFormation::Stack").items():
+    reads = [
+        (logical_id, attribute)
+        for logical_id, attribute in cfn.find_intrinsics(root, "Fn::GetAtt")
+        if logical_id in deployed[scenario] and attribute.startswith("Outputs.")
+    ]
+    stacks = cfn.by_type(root, "AWS::CloudFormation::Stack")
+    assert reads, "the root reads no nested output: nothing checked"
+    assert stacks
+    for logical_id, attribute in reads:
+        outputs = deployed[scenario][logical_id].get("Outputs", {})
+        assert attribute.removeprefix("Outputs.") in outputs, (logical_id, attribute)
+    for logical_id, stack in stacks.items():
         template = cfn.load(cfn.REPO / stack["Properties"]["TemplateURL"])
         required = {n for n, p in template.get("Parameters", {}).items() if "Default" not in p}
         passed = set(stack["Properties"].get("Parameters", {}))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from typing import Any
 
 import boto3
@@ -87,7 +88,9 @@ def test_outbox_reads_only_new_event_items_with_bounded_retries(
 def test_no_iam_statement_allows_a_wildcard_action(
     expanded: dict[str, dict[str, Any]], target: str
 ) -> None:
-    for statement in cfn.policy_statements(expanded[target]):
+    statements = cfn.policy_statements(expanded[target])
+    assert statements, f"no policy statement found in the {target} template"
+    for statement in statements:
         for action in cfn.actions(statement):
             assert action != "*", statement
             # A Deny may take away a whole service (the TLS-only bucket policy does).
@@ -98,6 +101,11 @@ def test_no_iam_statement_allows_a_wildcard_action(
 @pytest.mark.parametrize("path", RAW_TEMPLATES, ids=lambda p: p.name)
 def test_no_iam_statement_allows_a_wildcard_action_in_cform(path: Any) -> None:
     statements = cfn.policy_statements(cfn.load(path))
+    documents = re.findall(
+        r"\b(?:PolicyDocument|KeyPolicy|AssumeRolePolicyDocument):", path.read_text()
+    )
+    # Every policy document the file has was read (one statement at least each).
+    assert len(statements) >= len(documents), path.name
     for statement in statements:
         for action in cfn.actions(statement):
             assert action != "*", statement
@@ -112,7 +120,9 @@ def test_function_roles_are_explicit_and_scoped(expanded: dict[str, dict[str, An
         role = template["Resources"][name]["Properties"]["Role"]
         assert role == {"Fn::GetAtt": [f"{name}Role", "Arn"]}
         policy = template["Resources"][f"{name}Role"]["Properties"]["Policies"]
-        for statement in cfn.policy_statements(policy):
+        statements = cfn.policy_statements(policy)
+        assert statements, f"{name}Role grants nothing"
+        for statement in statements:
             assert statement["Resource"] != "*", statement
 
 
@@ -303,7 +313,9 @@ def test_fargate_tasks_non_root_read_only_and_logged_to_kms_group() -> None:
     (group,) = cfn.by_type(stack, "AWS::Logs::LogGroup").values()
     assert group["Properties"]["KmsKeyId"] == {"Ref": "KmsKeyArn"}
     assert "RetentionInDays" in group["Properties"]
-    for task in cfn.by_type(stack, "AWS::ECS::TaskDefinition").values():
+    tasks = cfn.by_type(stack, "AWS::ECS::TaskDefinition").values()
+    assert len(tasks) == 2
+    for task in tasks:
         assert task["Properties"]["ExecutionRoleArn"] != task["Properties"]["TaskRoleArn"]
         for container in task["Properties"]["ContainerDefinitions"]:
             assert container["ReadonlyRootFilesystem"] is True
@@ -437,7 +449,9 @@ def test_data_rule_target_retries_then_dead_letters() -> None:
     (target,) = rule["Targets"]
     assert set(target["RetryPolicy"]) == {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"}
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["EventsDlq", "Arn"]}
-    for queue in cfn.by_type(data, "AWS::SQS::Queue").values():
+    queues = cfn.by_type(data, "AWS::SQS::Queue").values()
+    assert queues
+    for queue in queues:
         assert queue["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["Key", "Arn"]}
     assert '{"Ref": "EventBus"}' not in json.dumps(data)
 

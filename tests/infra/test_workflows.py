@@ -130,6 +130,31 @@ def test_deploy_step_passes_stage_only_when_given(
     (sam_args,) = [a for a in args if a.startswith("SAM_DEPLOY_ARGS=")]
     assert "--role-arn x" in sam_args
     assert "--no-confirm-changeset" in sam_args
+    assert "DEPLOY_PARAMS=PermissionsBoundaryArn=x" in args
+
+
+def test_deploy_step_stops_without_the_boundary(tmp_path: Path) -> None:
+    """The execution role creates roles only with the boundary: no deploy may start without it."""
+    step = deploy_step()
+    fake = tmp_path / "make"
+    fake.write_text('#!/bin/sh\ntouch "$MAKE_RAN"\n')
+    fake.chmod(0o755)
+    env = {
+        "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
+        "MAKE_RAN": str(tmp_path / "ran"),
+        "STACK_NAME": "orders",
+        "IMAGE_TAG": "abc",
+        **{k: "x" for k in step["env"]},
+        "TARGET": "lambda",
+        "BOUNDARY_ARN": "",
+    }
+    proc = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", step["run"]],
+        env=env, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "AWS_PERMISSIONS_BOUNDARY_ARN" in proc.stderr
+    assert not (tmp_path / "ran").exists()
 
 
 @pytest.fixture(scope="module")

@@ -69,7 +69,7 @@ def test_stale_version_is_409_and_order_unchanged(client: TestClient, new_order)
     assert moved.status_code == 200
     assert moved.headers["etag"] == '"2"'
     before = client.get(url).json()
-    stale = client.put(f"{url}/status", json={"status": "cancelled"}, headers={"If-Match": '"1"'})
+    stale = client.put(f"{url}/status", json={"status": "cancelled", "version": 1})
     assert stale.status_code == 409
     assert stale.json()["type"] == "urn:orders:problem:version-conflict"
     assert stale.json()["current_version"] == 2
@@ -135,14 +135,20 @@ def test_every_illegal_transition_is_409(
     assert client.get(f"/api/orders/{order['id']}").json()["version"] == version
 
 
-def test_status_change_needs_a_version(client: TestClient, new_order) -> None:  # type: ignore[no-untyped-def]
+def test_status_change_without_a_precondition_applies_to_the_current_version(
+    client: TestClient,
+    new_order,  # type: ignore[no-untyped-def]
+) -> None:
     order = new_order()
     response = client.put(f"/api/orders/{order['id']}/status", json={"status": "confirmed"})
-    assert response.status_code == 428
+    assert response.status_code == 200
+    assert response.json()["version"] == 2
+    assert response.headers["etag"] == '"2"'
     bad = client.put(
-        f"/api/orders/{order['id']}/status", json={"status": "confirmed"}, headers={"If-Match": "x"}
+        f"/api/orders/{order['id']}/status", json={"status": "shipped"}, headers={"If-Match": "x"}
     )
-    assert bad.status_code == 400
+    assert bad.status_code == 422
+    assert client.get(f"/api/orders/{order['id']}").json()["version"] == 2
 
 
 def test_cancel(client: TestClient, new_order) -> None:  # type: ignore[no-untyped-def]

@@ -284,10 +284,12 @@ def test_unknown_order_is_not_found(ui):
 
 
 def test_malformed_order_id_gets_the_api_message(ui):
+    # No order can have this id: the API answers 404 (issue 12), not a 422.
     at = open_detail(ui, "not-an-id")
 
     assert not at.exception
-    assert "order_id" in at.error[0].value
+    assert "Not found" in at.warning[0].value
+    assert "not-an-id" in at.warning[0].value
 
 
 def test_upload_then_download_an_attachment(ui, new_order):

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
-# FACTS.md: the flags that let Debian's Chromium run headless as root in a container.
+# Debian's Chromium as root in a container: no sandbox (it refuses to start as root
+# with one), no GPU, /tmp instead of a small /dev/shm, and nothing that phones home.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

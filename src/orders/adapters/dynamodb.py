@@ -1,7 +1,8 @@
 """Orders, their outbox events and idempotency records in one DynamoDB table.
 
 Item layout (single table, key pk/sk):
-  order   pk=ORDER#<id>  sk=ORDER                    + entity, status, customer, created_key
+  order   pk=ORDER#<id>  sk=ORDER                    + entity, status, customer, created_key,
+                                                     request_fingerprint (created with a key)
   event   pk=ORDER#<id>  sk=EVENT#<occurred>#<id>    outbox record; the stream publishes INSERTs
 GSIs (projection ALL), all sorted by created_key = "<created_at>#<id>":
   by_created (entity), by_status (status), by_customer (customer)
@@ -18,7 +19,12 @@ from botocore.exceptions import ClientError
 
 from orders.adapters import cursor
 from orders.adapters.errors import dependency, error_code
-from orders.domain.errors import OrderNotFound, VersionConflict
+from orders.domain.errors import (
+    IdempotencyInProgress,
+    OrderExists,
+    OrderNotFound,
+    VersionConflict,
+)
 from orders.domain.model import (
     Order,
     OrderEvent,
@@ -34,6 +40,8 @@ if TYPE_CHECKING:
 ORDER_SK = "ORDER"
 EVENT_PREFIX = "EVENT#"
 ENTITY = "ORDER"
+# The create request's fingerprint, kept on an order made with an Idempotency-Key.
+FINGERPRINT_ATTR = "request_fingerprint"
 # How many Query round trips one page may take when a filter discards items.
 MAX_QUERY_ROUNDS = 10
 
@@ -107,31 +115,64 @@ class DynamoOrderRepository:
         self._table = table_name
         self._client = client
 
-    def add(self, order: Order, event: OrderEvent) -> None:
-        with dependency("dynamodb", "TransactWriteItems", order_id=order.id):
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": order_item(order),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": self._table, "Item": event_item(event)}},
-                ]
-            )
+    def add(self, order: Order, event: OrderEvent, *, fingerprint: str | None = None) -> None:
+        """Create the order and its event once: never over an existing order.
 
-    def get(self, order_id: str) -> Order:
+        OrderExists (with the stored order) when the id is taken, which for an id derived
+        from an Idempotency-Key means an earlier attempt created it; IdempotencyInProgress
+        when another attempt's transaction on it is still running. Neither is a 503.
+        """
+        item = order_item(order)
+        if fingerprint is not None:
+            item[FINGERPRINT_ATTR] = {"S": fingerprint}
+        try:
+            with dependency("dynamodb", "TransactWriteItems", order_id=order.id):
+                try:
+                    self._client.transact_write_items(
+                        TransactItems=[
+                            {
+                                "Put": {
+                                    "TableName": self._table,
+                                    "Item": item,
+                                    "ConditionExpression": "attribute_not_exists(pk)",
+                                }
+                            },
+                            {"Put": {"TableName": self._table, "Item": event_item(event)}},
+                        ],
+                        # DynamoDB's own idempotency (10 minutes): when the SDK retries a
+                        # call whose reply was lost, the retry returns the first call's
+                        # success instead of failing the condition. The order id is derived
+                        # from the Idempotency-Key, so one key makes one token.
+                        ClientRequestToken=order.id,
+                    )
+                except ClientError as exc:
+                    if (outcome := _create_outcome(exc)) is not None:
+                        raise outcome from exc
+                    raise
+        except _Exists:
+            stored = self._item(order.id)
+            if stored is None:
+                # The token names an attempt that left no order: let the caller retry.
+                raise IdempotencyInProgress from None
+            fingerprint_value = stored.get(FINGERPRINT_ATTR, {}).get("S")
+            raise OrderExists(order_from_item(stored), fingerprint_value) from None
+        except _Busy:
+            raise IdempotencyInProgress from None
+
+    def _item(self, order_id: str) -> dict[str, Any] | None:
         with dependency("dynamodb", "GetItem", order_id=order_id):
             response = self._client.get_item(
                 TableName=self._table,
                 Key={"pk": {"S": order_pk(order_id)}, "sk": {"S": ORDER_SK}},
                 ConsistentRead=True,
             )
-        if "Item" not in response:
+        return response.get("Item")
+
+    def get(self, order_id: str) -> Order:
+        item = self._item(order_id)
+        if item is None:
             raise OrderNotFound(order_id)
-        return order_from_item(response["Item"])
+        return order_from_item(item)
 
     def save_transition(self, order: Order, *, expected_version: int, event: OrderEvent) -> None:
         update = {
@@ -240,6 +281,33 @@ class DynamoOrderRepository:
 
 class _Stale(Exception):
     """The conditional write lost: another writer changed the order first."""
+
+
+class _Exists(Exception):
+    """The create found its order id taken (or its token used by an earlier attempt)."""
+
+
+class _Busy(Exception):
+    """Another transaction on the same order (an attempt with the same key) is running."""
+
+
+def _create_outcome(exc: ClientError) -> Exception | None:
+    """What a failed create means, when it is not a dependency failure."""
+    code = error_code(exc)
+    if code == "IdempotentParameterMismatchException":
+        # The same token with other values: an earlier attempt (other timestamps) wrote it.
+        return _Exists()
+    if code == "TransactionInProgressException":
+        return _Busy()
+    if _condition_failed(exc):
+        return _Exists()
+    if code == "TransactionCanceledException":
+        reasons = exc.response.get("CancellationReasons", [])
+        if any(r.get("Code") == "TransactionConflict" for r in reasons) or (
+            not reasons and "TransactionConflict" in str(exc)
+        ):
+            return _Busy()
+    return None
 
 
 def _condition_failed(exc: ClientError) -> bool:

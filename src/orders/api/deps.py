@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from orders.service import OrderService
+from orders.service import ANONYMOUS, OrderService
 
 
 def _service(request: Request) -> OrderService:
@@ -13,3 +13,16 @@ def _service(request: Request) -> OrderService:
 
 
 ServiceDep = Annotated[OrderService, Depends(_service)]
+
+
+def _caller(request: Request) -> str:
+    """Who is asking, for scoping what belongs to a caller (Idempotency-Keys).
+
+    The seam for authentication: there is none yet, so this is ANONYMOUS for everyone.
+    When the JWT check arrives, return the verified subject (`sub`) here, never a value
+    the client merely asserts.
+    """
+    return ANONYMOUS
+
+
+CallerDep = Annotated[str, Depends(_caller)]

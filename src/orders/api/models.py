@@ -1,13 +1,24 @@
 """Request and response bodies. Unknown fields are refused, so typos are 422s, not ignored."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from orders.domain.model import OrderStatus
 
+
+def _integral(value: Any) -> Any:
+    """3.0 is the integer 3 in JSON (and to JSON Schema's "integer"); 3.5 and "3" are not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Strict (no strings, no booleans), but a JSON number with no fraction is an integer.
+Integer = BeforeValidator(_integral)
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Version = Annotated[int, Field(strict=True, ge=1, le=1_000_000_000)]
+# The validator comes last: before the constraints, it would hide them from the schema.
+Version = Annotated[int, Field(strict=True, ge=1, le=1_000_000_000), Integer]
 
 
 class _Strict(BaseModel):
@@ -17,7 +28,7 @@ class _Strict(BaseModel):
 class OrderCreate(_Strict):
     customer: Text = Field(examples=["acme-corp"])
     product: Text = Field(examples=["widget"])
-    quantity: Annotated[int, Field(strict=True, gt=0, le=10_000, examples=[3])]
+    quantity: Annotated[int, Field(strict=True, gt=0, le=10_000, examples=[3]), Integer]
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
@@ -44,7 +55,8 @@ class OrderList(BaseModel):
 class StatusUpdate(_Strict):
     status: OrderStatus
     version: Version | None = Field(
-        default=None, description="The version you read; or send it as If-Match"
+        default=None,
+        description="Optional: the version you read (a stale one is a 409); or If-Match",
     )
 
 
@@ -61,7 +73,7 @@ class AttachmentCreate(_Strict):
         str,
         StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100),
     ] = Field(examples=["application/pdf"])
-    size: Annotated[int, Field(strict=True, gt=0)] | None = Field(
+    size: Annotated[int, Field(strict=True, gt=0), Integer] | None = Field(
         default=None, description="Expected size in bytes, checked against the limit early"
     )
 

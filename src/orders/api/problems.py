@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +25,15 @@ _DOMAIN: dict[type[Exception], tuple[int, str]] = {
     errors.OrderNotFound: (404, "not-found"),
     errors.IllegalTransition: (409, "illegal-transition"),
     errors.VersionConflict: (409, "version-conflict"),
-    errors.PreconditionRequired: (428, "precondition-required"),
+    errors.PreconditionFailed: (412, "precondition-failed"),
     errors.InvalidCursor: (400, "invalid-cursor"),
     errors.IdempotencyConflict: (422, "idempotency-key-reused"),
     errors.IdempotencyInProgress: (409, "idempotency-in-progress"),
     errors.AttachmentRejected: (422, "attachment-rejected"),
 }
+
+# A create takes well under a second; a client that waits this long mostly finds it done.
+IN_PROGRESS_RETRY_AFTER_SECONDS = 1
 
 _HTTP_SLUGS = {
     400: "bad-request",
@@ -37,6 +42,7 @@ _HTTP_SLUGS = {
     404: "not-found",
     405: "method-not-allowed",
     406: "not-acceptable",
+    408: "request-timeout",
     413: "payload-too-large",
     415: "unsupported-media-type",
 }
@@ -97,9 +103,29 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     slug = _HTTP_SLUGS.get(exc.status_code, "http-error")
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return problem(
-        exc.status_code, slug, detail, instance=request.url.path, headers=dict(exc.headers or {})
-    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return problem(exc.status_code, slug, detail, instance=request.url.path, headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the OpenAPI document declares at this path (RFC 9110 Allow).
+
+    Starlette names only the methods of the first route that matched the path, but
+    GET and POST /api/orders are two routes; the document is the one complete list.
+    """
+    root = request.scope.get("root_path", "")
+    path = request.url.path.removeprefix(root) if root else request.url.path
+    for template, item in request.app.openapi().get("paths", {}).items():
+        if _template(template).fullmatch(path):
+            return ", ".join(sorted(method.upper() for method in item))
+    return ""
+
+
+@lru_cache(maxsize=64)
+def _template(path: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)))
 
 
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
@@ -107,9 +133,13 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, errors.IllegalTransition):
         extra = {"current_status": exc.current, "allowed_transitions": exc.allowed}
-    if isinstance(exc, errors.VersionConflict) and exc.actual is not None:
+    if isinstance(exc, errors.VersionConflict | errors.PreconditionFailed) and exc.actual:
         extra = {"current_version": exc.actual}
-    return problem(status, slug, str(exc), instance=request.url.path, **extra)
+    headers = None
+    if isinstance(exc, errors.IdempotencyInProgress):
+        # The first attempt is still running (or crashed and its claim has not lapsed).
+        headers = {"Retry-After": str(IN_PROGRESS_RETRY_AFTER_SECONDS)}
+    return problem(status, slug, str(exc), instance=request.url.path, headers=headers, **extra)
 
 
 async def _dependency(request: Request, exc: Exception) -> JSONResponse:

@@ -20,5 +20,6 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-# Any route can fail validation, meet an unexpected error, or lose a dependency.
-COMMON = problem_responses(400, 422, 500, 503)
+# Any route can fail validation, meet an unexpected error, or lose a dependency; any
+# request with a body can be too slow (408), too large (413) or not JSON (415).
+COMMON = problem_responses(400, 408, 413, 415, 422, 500, 503)

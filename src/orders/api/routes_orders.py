@@ -1,11 +1,12 @@
 """/api/orders: create, read, list, change status, cancel, events."""
 
 import re
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 
-from orders.api.deps import ServiceDep
+from orders.api.deps import CallerDep, ServiceDep
 from orders.api.models import (
     CancelRequest,
     EventList,
@@ -16,15 +17,26 @@ from orders.api.models import (
     StatusUpdate,
 )
 from orders.api.responses import COMMON, problem_responses
-from orders.domain.errors import PreconditionRequired
+from orders.domain.errors import OrderNotFound, PreconditionFailed, VersionConflict
 from orders.domain.model import Order, OrderQuery, OrderStatus
-from orders.service import NewOrder
+from orders.service import NewOrder, OrderService
 
 router = APIRouter(prefix="/orders", tags=["orders"], responses=COMMON)
 
-OrderId = Annotated[
-    str, Path(pattern=r"^[0-9a-f]{32}$", description="Order id (32 hex characters)")
-]
+_ORDER_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _order_id(
+    order_id: Annotated[str, Path(description="Order id (32 hex characters)")],
+) -> str:
+    # An id of another shape names no order: a 404 like any unknown id (not a 422: the
+    # URL is well formed, there is just nothing there), answered without a table call.
+    if not _ORDER_ID.fullmatch(order_id):
+        raise OrderNotFound(order_id[:64])
+    return order_id
+
+
+OrderId = Annotated[str, Depends(_order_id)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -37,34 +49,81 @@ IdempotencyKey = Annotated[
 ]
 IfMatch = Annotated[
     str | None,
-    Header(alias="If-Match", max_length=64, description='The ETag you read, e.g. "3"'),
+    Header(
+        alias="If-Match",
+        pattern=r'^(\*|(W/)?"?[0-9]{1,10}"?)$',
+        description='Optional: the ETag you read, e.g. "3". A stale one is a 412; without '
+        "one the change applies to the current version atomically",
+    ),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        max_length=1024,
+        description='ETags you hold, e.g. "3": a 304 with no body while one is current',
+    ),
 ]
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,10})"?$')
+# Orders belong to a customer: no shared cache may keep one (private). A client may keep
+# it but must revalidate before each use (no-cache), since its status changes at any
+# time; If-None-Match makes that revalidation a bodiless 304.
+CACHE_CONTROL = "private, no-cache"
 
 
 def public(order: Order) -> OrderPublic:
     return OrderPublic.model_validate(order.public())
 
 
+def etag(order: Order) -> str:
+    return f'"{order.version}"'
+
+
 def _with_etag(response: Response, order: Order) -> OrderPublic:
-    response.headers["ETag"] = f'"{order.version}"'
+    response.headers["ETag"] = etag(order)
     return public(order)
 
 
-def expected_version(if_match: str | None, body_version: int | None) -> int:
-    """The version the writer read, from If-Match or the body; both must agree."""
+@dataclass(frozen=True, slots=True)
+class Precondition:
+    """The version a writer read, and where it said so (If-Match is a 412, the body a 409)."""
+
+    version: int | None
+    from_header: bool
+
+
+def precondition(if_match: str | None, body_version: int | None) -> Precondition:
+    """From If-Match or the body's `version`; both must agree. Neither (or If-Match: *) is fine."""
     header_version = None
-    if if_match is not None:
+    if if_match is not None and if_match.strip() != "*":
         match = _ETAG.match(if_match.strip())
         if match is None:
             raise HTTPException(400, 'If-Match must be an ETag this API issued, e.g. "3"')
         header_version = int(match.group(1))
     if header_version is not None and body_version is not None and header_version != body_version:
         raise HTTPException(400, "If-Match and version disagree; send one of them")
-    version = header_version if header_version is not None else body_version
-    if version is None:
-        raise PreconditionRequired
-    return version
+    if header_version is not None:
+        return Precondition(header_version, from_header=True)
+    return Precondition(body_version, from_header=False)
+
+
+def _change(
+    service: OrderService, order_id: str, target: OrderStatus, condition: Precondition
+) -> Order:
+    try:
+        return service.change_status(order_id, target, expected_version=condition.version)
+    except VersionConflict as exc:
+        if condition.from_header:
+            raise PreconditionFailed(order_id, exc.expected, exc.actual) from None
+        raise
+
+
+def _matches(if_none_match: str, order: Order) -> bool:
+    """RFC 9110 If-None-Match: '*' or a list of ETags, compared weakly."""
+    if if_none_match.strip() == "*":
+        return True
+    held = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag(order) in held
 
 
 @router.post(
@@ -78,6 +137,7 @@ def create_order(
     request: Request,
     response: Response,
     service: ServiceDep,
+    caller: CallerDep,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderPublic:
     created = service.create(
@@ -85,6 +145,7 @@ def create_order(
             customer=body.customer, product=body.product, quantity=body.quantity, note=body.note
         ),
         idempotency_key=idempotency_key,
+        caller=caller,
     )
     response.headers["Location"] = (
         f"{request.scope.get('root_path', '')}/api/orders/{created.order.id}"
@@ -106,15 +167,33 @@ def list_orders(
     return OrderList(items=[public(o) for o in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{order_id}", responses=problem_responses(404), summary="Get an order")
-def get_order(order_id: OrderId, response: Response, service: ServiceDep) -> OrderPublic:
-    return _with_etag(response, service.get(order_id))
+@router.get(
+    "/{order_id}",
+    response_model=OrderPublic,
+    responses={
+        **problem_responses(404),
+        304: {"description": "Not Modified: the ETag you sent is current"},
+    },
+    summary="Get an order",
+)
+def get_order(
+    order_id: OrderId,
+    response: Response,
+    service: ServiceDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response | OrderPublic:
+    order = service.get(order_id)
+    headers = {"ETag": etag(order), "Cache-Control": CACHE_CONTROL}
+    if if_none_match is not None and _matches(if_none_match, order):
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return public(order)
 
 
 @router.put(
     "/{order_id}/status",
-    responses=problem_responses(404, 409, 428),
-    summary="Move an order to another status (optimistic locking)",
+    responses=problem_responses(404, 409, 412),
+    summary="Move an order to another status (optional optimistic locking)",
 )
 def update_status(
     order_id: OrderId,
@@ -123,15 +202,13 @@ def update_status(
     service: ServiceDep,
     if_match: IfMatch = None,
 ) -> OrderPublic:
-    version = expected_version(if_match, body.version)
-    return _with_etag(
-        response, service.change_status(order_id, body.status, expected_version=version)
-    )
+    condition = precondition(if_match, body.version)
+    return _with_etag(response, _change(service, order_id, body.status, condition))
 
 
 @router.post(
     "/{order_id}/cancel",
-    responses=problem_responses(404, 409, 428),
+    responses=problem_responses(404, 409, 412),
     summary="Cancel a pending or confirmed order",
 )
 def cancel_order(
@@ -141,11 +218,8 @@ def cancel_order(
     body: CancelRequest | None = None,
     if_match: IfMatch = None,
 ) -> OrderPublic:
-    version = expected_version(if_match, body.version if body else None)
-    return _with_etag(
-        response,
-        service.change_status(order_id, OrderStatus.CANCELLED, expected_version=version),
-    )
+    condition = precondition(if_match, body.version if body else None)
+    return _with_etag(response, _change(service, order_id, OrderStatus.CANCELLED, condition))
 
 
 @router.get(

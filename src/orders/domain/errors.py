@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orders.domain.model import Order
+
 
 class DomainError(Exception):
     """Base of every error the service reports to a caller as a 4xx."""
@@ -36,12 +41,16 @@ class VersionConflict(DomainError):
         self.actual = actual
 
 
-class PreconditionRequired(DomainError):
-    def __init__(self) -> None:
+class PreconditionFailed(DomainError):
+    """If-Match named a version the order is no longer at (RFC 9110 412)."""
+
+    def __init__(self, order_id: str, expected: int, actual: int | None) -> None:
+        now_at = f"is at version {actual}" if actual is not None else "was changed meanwhile"
         super().__init__(
-            'a status change needs the version you read: send If-Match: "<version>" '
-            "or a 'version' field"
+            f'order {order_id} {now_at}; If-Match was "{expected}". Re-read it and retry.'
         )
+        self.expected = expected
+        self.actual = actual
 
 
 class InvalidCursor(DomainError):
@@ -57,6 +66,19 @@ class IdempotencyConflict(DomainError):
 class IdempotencyInProgress(DomainError):
     def __init__(self) -> None:
         super().__init__("a request with this Idempotency-Key is still in progress; retry shortly")
+
+
+class OrderExists(Exception):
+    """The order a create targets is already stored: a replay, or a reused key.
+
+    Not a caller-facing error: the service answers the replay or IdempotencyConflict.
+    `fingerprint` is the stored request's (None for an order created without a key).
+    """
+
+    def __init__(self, order: Order, fingerprint: str | None) -> None:
+        super().__init__("the order already exists")
+        self.order = order
+        self.fingerprint = fingerprint
 
 
 class AttachmentRejected(DomainError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -45,6 +47,23 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def order_id_for(caller: str, idempotency_key: str) -> str:
+    """The id of the order a caller's Idempotency-Key creates: the same key, the same id.
+
+    Every attempt with one key (a retry after a crash, a lost reply, a second click)
+    targets one item, so the conditional write lets exactly one of them create it.
+    Scoped by caller, so two callers' keys never meet. 32 hex characters, like new_id().
+    """
+    digest = hashlib.sha256(f"{caller}\x1f{idempotency_key}".encode()).hexdigest()
+    return digest[:32]
+
+
+def request_fingerprint(payload: dict[str, Any]) -> str:
+    """A stable hash of a create request's fields: tells a replay from a reused key."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Order:
     id: str
@@ -59,11 +78,17 @@ class Order:
 
     @classmethod
     def create(
-        cls, *, customer: str, product: str, quantity: int, note: str | None = None
+        cls,
+        *,
+        customer: str,
+        product: str,
+        quantity: int,
+        note: str | None = None,
+        order_id: str | None = None,
     ) -> Order:
         at = now()
         return cls(
-            id=new_id(),
+            id=order_id or new_id(),
             customer=customer,
             product=product,
             quantity=quantity,

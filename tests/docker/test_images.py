@@ -1,0 +1,198 @@
+"""containers/api and containers/ui: built the way CI can build them (no registry, no network:
+`docker build --network none` from the local base and the wheelhouse), and run the way the
+Fargate tasks run them (read-only root with a /tmp volume, the image's non-root user, its
+HEALTHCHECK), on the host network against `make dev`'s emulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from devstack.envs import emulator_env
+from devstack.ports import free_port
+from tests.docker.images import REPO
+from tests.docker.support import answers, http, remove_containers, timed, wait_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests.e2e.stack import DevStack
+
+TAGS = {"api": "orders-api:docker-tier", "ui": "orders-ui:docker-tier"}
+LABEL = "orders.test=docker-tier"
+APP_UID = 10001  # the Dockerfiles' `USER 10001:10001`
+
+
+@pytest.fixture(scope="session")
+def built(base_image: str, wheelhouse: Path) -> dict[str, str]:
+    """Both images, built side by side from the local base, pip reading only the wheelhouse."""
+    started = time.monotonic()
+    builds = {}
+    for name, tag in TAGS.items():
+        argv = [
+            "docker", "build", "--network", "none", "-f", f"containers/{name}/Dockerfile",
+            "--build-arg", f"BASE_IMAGE={base_image}",
+            "--build-arg", f"WHEELHOUSE={wheelhouse.relative_to(REPO)}",
+            "--build-arg", "PIP_NO_INDEX=1",
+            "-t", tag, ".",
+        ]  # fmt: skip
+        builds[name] = subprocess.Popen(
+            argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    for name, proc in builds.items():
+        output, _ = proc.communicate(timeout=1200)
+        assert proc.returncode == 0, f"docker build {name}:\n{output[-6000:]}"
+        timed(f"docker build {name} (both in parallel)", time.monotonic() - started)
+    return TAGS
+
+
+def run(image: str, env: dict[str, str]) -> str:
+    """`docker run` as the task runs: read-only root, /tmp writable, host network."""
+    argv = ["docker", "run", "-d", "--network", "host", "--read-only", "--tmpfs", "/tmp",
+            "--label", LABEL]  # fmt: skip
+    for name, value in env.items():
+        argv += ["-e", f"{name}={value}"]
+    proc = subprocess.run([*argv, image], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def inspect(container: str, template: str) -> str:
+    return subprocess.run(
+        ["docker", "inspect", "-f", template, container],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def logs(container: str) -> str:
+    proc = subprocess.run(["docker", "logs", container], capture_output=True, text=True)
+    return (proc.stdout + proc.stderr)[-4000:]
+
+
+def main_process_uid(container: str) -> int:
+    """The real uid of the container's first process, as the host sees it."""
+    pid = inspect(container, "{{.State.Pid}}")
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Uid line for pid {pid}")
+
+
+def wait_healthy(container: str, timeout: float = 90) -> float:
+    """Seconds until the image's own HEALTHCHECK says healthy; fails on unhealthy."""
+    started = time.monotonic()
+
+    def healthy() -> bool:
+        status = inspect(container, "{{.State.Health.Status}}")
+        assert status != "unhealthy", logs(container)
+        return status == "healthy"
+
+    wait_for(healthy, timeout, f"{container[:12]} healthy")
+    return time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def api(built: dict[str, str], emulator_stack: DevStack) -> Iterator[tuple[str, str]]:
+    """The API container on a free loopback port against the emulator: (container, base URL)."""
+    assert emulator_stack.endpoint_url is not None
+    port = free_port()
+    env = {
+        **emulator_env(emulator_stack.outputs, emulator_stack.endpoint_url),
+        "UVICORN_HOST": "127.0.0.1",
+        "UVICORN_PORT": str(port),
+    }
+    container = run(built["api"], env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: answers(f"{url}/api/health"), 60, f"API image on {url}\n")
+        yield container, url
+    finally:
+        remove_containers({container})
+
+
+def test_build_context_is_only_what_the_images_copy(base_image: str) -> None:
+    """.dockerignore: no .git, virtualenvs, caches or tests reach the daemon."""
+    tag = "orders-context:docker-tier"
+    build = subprocess.run(
+        ["docker", "build", "--network", "none", "-t", tag, "-f", "-", "."],
+        input=f"FROM {base_image}\nCOPY . /context\n",
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    try:
+        listing = subprocess.run(
+            ["docker", "run", "--rm", "--network", "none", tag, "find", "/context", "-type", "f"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    finally:
+        subprocess.run(["docker", "image", "rm", tag], capture_output=True, check=False)
+    files = {path.removeprefix("/context/") for path in listing}
+    allowed = ("src/orders/", "src/ui/", "containers/wheelhouse/", ".cache/wheelhouse/")
+    assert {"pyproject.toml", "README.md", "src/orders/app.py", "src/ui/app.py"} <= files
+    strays = sorted(f for f in files - {"pyproject.toml", "README.md"} if not f.startswith(allowed))
+    assert not strays, strays[:20]
+    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
+
+
+def test_api_image_serves_health_ready_and_an_order(
+    api: tuple[str, str], emulator_stack: DevStack
+) -> None:
+    container, url = api
+    # Given the image running as the task runs it
+    assert inspect(container, "{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.NetworkMode}}") == (
+        "true host"
+    )
+    assert main_process_uid(container) == APP_UID
+    # Then it is alive, ready (DynamoDB, S3 and EventBridge of the emulator answer) ...
+    assert http("GET", f"{url}/api/health") == (200, b'{"status":"ok"}')
+    status, body = http("GET", f"{url}/api/ready")
+    assert status == 200, body
+    assert json.loads(body)["checks"] == {"dynamodb": "ok", "s3": "ok", "eventbridge": "ok"}
+    # ... and an order it creates is in the emulator's table: `make dev`'s own API reads it
+    order = {"customer": "docker-tier", "product": "widget", "quantity": 2}
+    status, body = http("POST", f"{url}/api/orders", order)
+    assert status == 201, body
+    created = json.loads(body)
+    status, body = http("GET", f"{emulator_stack.api_url}/api/orders/{created['id']}")
+    assert status == 200, body
+    assert {k: json.loads(body)[k] for k in order} == order
+
+
+def test_api_healthcheck_turns_healthy(api: tuple[str, str]) -> None:
+    container, _ = api
+    timed("API HEALTHCHECK healthy", wait_healthy(container))
+
+
+def test_ui_image_serves_its_page_and_turns_healthy(
+    built: dict[str, str], api: tuple[str, str]
+) -> None:
+    port = free_port()
+    env = {
+        "ORDERS_API_URL": api[1],
+        "STREAMLIT_SERVER_ADDRESS": "127.0.0.1",
+        "STREAMLIT_SERVER_PORT": str(port),
+    }
+    container = run(built["ui"], env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: answers(f"{url}/_stcore/health"), 60, f"UI image on {url}")
+        assert main_process_uid(container) == APP_UID
+        status, page = http("GET", f"{url}/")
+        assert status == 200
+        assert b"<title>Streamlit</title>" in page, page[:300]
+        assert http("GET", f"{url}/_stcore/health") == (200, b"ok")
+        timed("UI HEALTHCHECK healthy", wait_healthy(container))
+    finally:
+        remove_containers({container})
