@@ -31,7 +31,7 @@ def test_checkov_scanned_every_template(checkov_results: dict[str, Any]) -> None
     # An empty glob would make every parametrized test below vanish rather than fail.
     assert cfn.ROOT_TEMPLATE in RAW_TEMPLATES
     assert cfn.CFORM / "data.yaml" in RAW_TEMPLATES
-    assert set(SCENARIOS) == {"lambda", "fargate"}
+    assert set(SCENARIOS) == {"lambda", "fargate", "both", "both-50"}
     assert sorted(checkov_results["files"]) == sorted(SCANNED)
 
 

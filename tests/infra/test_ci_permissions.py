@@ -650,7 +650,17 @@ def _service_arns() -> dict[str, str]:
         "topic": (base % "sns") + ":orders-ObservabilityStack-1Q2W-AlarmTopic-9Z8Y",
         "alarm": (base % "cloudwatch") + ":alarm:orders-ObservabilityStack-1Q2W-dev-5xx-rate",
         "bucket": "arn:aws:s3:::orders-datastack-1q2w3e-bucket-9z8y7x",
+        # Secrets Manager appends six random characters to the name template.yaml gives.
+        "secret": (base % "secretsmanager") + f":secret:{_origin_secret_name()}-AbCdEf",
+        "vpc origin role": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/"
+        "vpcorigin.cloudfront.amazonaws.com/AWSServiceRoleForCloudFrontVPCOrigin",
     }
+
+
+def _origin_secret_name() -> str:
+    """The origin secret's name in the example service stack, from template.yaml."""
+    props = cfn.load(cfn.ROOT_TEMPLATE)["Resources"]["OriginSecret"]["Properties"]
+    return str(props["Name"]["Fn::Sub"]).replace("${AWS::StackName}", SERVICE_STACK)
 
 
 @pytest.mark.parametrize(
@@ -669,6 +679,10 @@ def _service_arns() -> dict[str, str]:
         ("sns:TagResource", "topic"),
         ("cloudwatch:TagResource", "alarm"),
         ("s3:PutBucketPolicy", "bucket"),
+        ("secretsmanager:CreateSecret", "secret"),
+        # CloudFront's {{resolve:secretsmanager:...}} reads the value as the execution role.
+        ("secretsmanager:GetSecretValue", "secret"),
+        ("sts:AssumeRole", "vpc origin role"),
     ],
 )
 def test_execution_role_reaches_the_service_resources(
