@@ -40,6 +40,22 @@ Where moto differs from CloudFormation, this harness (never a template) works ar
 - Deleting a stack with a VPC: moto's delete of NAT gateways, VPC endpoints, route tables
   and gateway attachments does nothing, so the VPC cannot go; the harness removes them
   through the EC2 API first (`Cloud._empty_vpc`).
+- Nested stacks moto cannot create at all (`NOT_DEPLOYED_STACKS`: the front door, all
+  CloudFront and WAFv2) are not deployed; the parameters the root would pass them are still
+  resolved from the deployed stacks and checked against their template, and the root's
+  outputs that read them are placeholders.
+- Types moto's CloudFormation skips although moto's API serves them (`PROVISIONED`: the
+  origin secret, AWS::SecretsManager::Secret): the harness creates the resource through the
+  API from the template's properties (a generated value for GenerateSecretString), and
+  `!Ref` of it is the created ARN, so every stack gets the real secret's ARN.
+- `!GetAtt` of a root resource from a nested stack's parameters (the function's ARN for the
+  `both` target): moto evaluates it as an extra output of the root's own stack.
+- Not worked around: moto's stack update of a listener rule created as a plain forward to
+  a weighted forward fails (a KeyError in its modify_rule), so `fargate -> both` cannot be
+  deployed here; creating the rule weighted and changing its weights work, so the runbook
+  walk lambda -> both 0 -> both 50 -> fargate -> lambda deploys. Deleting and recreating the
+  rule behind moto's back was tried: moto then refuses the next weight change.
+  `test_deploy.py::test_moto_still_cannot_turn_a_rule_weighted` notices when moto can.
 - Checks CloudFormation makes and moto does not: parameter constraints (AllowedValues,
   AllowedPattern, Min/MaxValue, Min/MaxLength, undeclared or missing parameters) and the
   template's `Rules` are evaluated here before each deploy.
@@ -60,6 +76,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.parsers import ResponseParserError
 
 from tests.infra import cfn
 from tests.infra.tooling import tool_env, tools_python
@@ -89,6 +106,20 @@ UNMODELLED: dict[str, str] = {
     "AWS::ServiceDiscovery::Service": "Cloud Map: no moto model",
     "AWS::IAM::OIDCProvider": "GitHub's OIDC provider (ci.yaml): no moto model",
     "AWS::Lambda::EventInvokeConfig": "async invoke settings: no moto model",
+}
+
+
+# Nested stacks of template.yaml the harness does not deploy, and why.
+NOT_DEPLOYED_STACKS: dict[str, str] = {
+    "EdgeStack": (
+        "the front door (CloudFront distribution and VPC origin, CLOUDFRONT-scope WAF): "
+        "moto has no CloudFront or WAFv2 model; lint, checkov and the template tests check it"
+    ),
+}
+
+# Types moto's CloudFormation skips but whose API moto serves: the harness creates them.
+PROVISIONED: dict[str, str] = {
+    "AWS::SecretsManager::Secret": "created with moto's Secrets Manager API (CreateSecret)",
 }
 
 
@@ -353,6 +384,8 @@ class Stack:
     resources: dict[str, str]
     # logical ids the harness left out (UNMODELLED), and their types
     not_deployed: dict[str, str] = field(default_factory=dict)
+    # logical ids the harness created through the API (PROVISIONED), and their types
+    provisioned: dict[str, str] = field(default_factory=dict)
     status: str = ""
     raw: Any = None
 
@@ -387,6 +420,7 @@ class Cloud:
         check_parameters(template, given, where)
         check_rules(template, cfn.parameter_values(template, given), where)
         values = cfn.parameter_values(template, given) | {"AWS::StackName": name}
+        template, provisioned = self._provision(template, values, where)
         body, dropped = for_moto(template, values)
         cf = self.client("cloudformation")
         update = self.exists(name)
@@ -400,6 +434,8 @@ class Cloud:
             )
         except cf.exceptions.ClientError as exc:
             raise DeployError(f"moto refused {where} ({name}): {exc}") from None
+        except ResponseParserError as exc:  # moto answered 500 (its own bug, not a refusal)
+            raise DeployError(f"moto failed on {where} ({name}): {str(exc)[:300]}") from None
         waiter = cf.get_waiter("stack_update_complete" if update else "stack_create_complete")
         try:
             waiter.wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
@@ -423,7 +459,60 @@ class Cloud:
             if conditions.get(template["Resources"][n].get("Condition"), True)
         }
         stack.not_deployed = left_out
+        for logical, (resource_type, arn) in provisioned.items():
+            stack.resources[logical] = arn
+            stack.provisioned[logical] = resource_type
         return stack
+
+    def _provision(
+        self, template: dict[str, Any], values: dict[str, Any], where: str
+    ) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+        """Create the PROVISIONED resources through moto's API; the template without them,
+        their references replaced by what CloudFormation's Ref gives (the ARN)."""
+        resources = template.get("Resources", {})
+        conditions = cfn.evaluate_conditions(template, values)
+        mine = {
+            n: r
+            for n, r in resources.items()
+            if r["Type"] in PROVISIONED and conditions.get(r.get("Condition"), True)
+        }
+        if not mine:
+            return template, {}
+        known = {k: v for k, v in values.items() if k in template.get("Parameters", {})}
+        known |= {k: v for k, v in cfn.PSEUDO.items() if k not in values} | {
+            k: v for k, v in values.items() if k.startswith("AWS::")
+        }
+        created: dict[str, tuple[str, str]] = {}
+        for logical, resource in mine.items():
+            props = _evaluate(replace_references(resource.get("Properties", {}), known))
+            if resource["Type"] != "AWS::SecretsManager::Secret":  # pragma: no cover
+                raise DeployError(f"{where}: no provisioning for {resource['Type']}")
+            created[logical] = (resource["Type"], self._secret(props, where, logical))
+        template = copy.deepcopy(template)
+        for logical in mine:
+            del template["Resources"][logical]
+        arns = {n: (lambda attribute, a=arn: a) for n, (_, arn) in created.items()}
+        return replace_references(template, arns), created
+
+    def _secret(self, props: dict[str, Any], where: str, logical: str) -> str:
+        """CreateSecret as CloudFormation's handler does (idempotent on the name)."""
+        sm = self.client("secretsmanager")
+        name = props.get("Name") or f"{where}-{logical}"
+        try:
+            found = sm.describe_secret(SecretId=name)
+        except sm.exceptions.ResourceNotFoundException:
+            found = None
+        if found is not None:
+            return str(found["ARN"])
+        generate = dict(props.get("GenerateSecretString", {}))
+        if "SecretString" in props:
+            value = props["SecretString"]
+        else:
+            value = sm.get_random_password(
+                **{k: v for k, v in generate.items() if k != "GenerateStringKey"}
+            )["RandomPassword"]
+        extra = {k: props[k] for k in ("Description", "KmsKeyId", "Tags") if k in props}
+        return str(sm.create_secret(Name=name, SecretString=value, **extra)["ARN"])
 
     def describe(self, name: str, not_deployed: dict[str, str] | None = None) -> Stack:
         cf = self.client("cloudformation")
@@ -581,6 +670,8 @@ class RootResult:
     stacks: dict[str, Stack]
     outputs: dict[str, Any]
     order: list[str]
+    # NOT_DEPLOYED_STACKS the root has here: logical id -> the parameters it would pass them
+    skipped: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class RootDeployment:
@@ -615,6 +706,7 @@ class RootDeployment:
         order = dependency_order(graph)
 
         stacks: dict[str, Stack] = {}
+        skipped: dict[str, dict[str, Any]] = {}
         for node in order:
             if node == ROOT_NODE:
                 stacks[ROOT_NODE] = self._deploy_own(root, own, active, stacks, given)
@@ -622,6 +714,14 @@ class RootDeployment:
             stack = resources[node]
             template_path = cfn.ROOT_TEMPLATE.parent / stack["Properties"]["TemplateURL"]
             params = self._resolve(stack["Properties"].get("Parameters", {}), values, stacks)
+            if node in NOT_DEPLOYED_STACKS:
+                # What CloudFormation would be handed, checked as it would check it.
+                nested = cfn.load(template_path)
+                given_nested = {k: _as_parameter(v) for k, v in params.items()}
+                check_parameters(nested, given_nested, node)
+                check_rules(nested, cfn.parameter_values(nested, given_nested), node)
+                skipped[node] = params
+                continue
             stacks[node] = self.cloud.deploy(
                 self.nested_name(node), cfn.load(template_path), params, where=node
             )
@@ -633,16 +733,19 @@ class RootDeployment:
             key: self._resolve(out["Value"], values, stacks)
             for key, out in root.get("Outputs", {}).items()
         }
-        return RootResult(stacks=stacks, outputs=outputs, order=order)
+        return RootResult(stacks=stacks, outputs=outputs, order=order, skipped=skipped)
 
     def _lookups(self, stacks: dict[str, Stack]) -> dict[str, Any]:
         """Stand-ins for the deployed logical ids: nested outputs, root resources' ids."""
-        found: dict[str, Any] = {}
+        found: dict[str, Any] = {
+            node: (lambda attribute, n=node: f"{n}.{attribute}-not-in-moto")
+            for node in NOT_DEPLOYED_STACKS
+        }
         for node, stack in stacks.items():
             if node == ROOT_NODE:
                 for logical, physical in stack.resources.items():
-                    found[logical] = lambda attribute, p=physical, n=logical: _root_attribute(
-                        n, p, attribute
+                    found[logical] = lambda attribute, p=physical, n=logical, s=stack: (
+                        _root_attribute(n, p, attribute, s)
                     )
                 for logical in stack.not_deployed:
                     found[logical] = lambda attribute, n=logical: _placeholder(n, attribute)
@@ -655,7 +758,7 @@ class RootDeployment:
         lookups = {k: v for k, v in values.items() if k in self.raw.get("Parameters", {})}
         lookups |= {k: v for k, v in values.items() if k.startswith("AWS::")}
         node = replace_references(node, lookups | self._lookups(stacks))
-        return _evaluate(node)
+        return _evaluate(node, self.raw.get("Mappings", {}))
 
     def _deploy_own(
         self,
@@ -673,6 +776,14 @@ class RootDeployment:
             if key not in {"Resources", "Outputs", "Rules", "Transform", "Metadata"}
         }
         template["Resources"] = replace_references(own, nested)
+        # GetAtt of the root's own resources that nested stacks or outputs read: moto
+        # evaluates them as outputs of this stack (_root_attribute reads them back).
+        readers = [resources_of(root, n) for n in active] + [root.get("Outputs", {})]
+        wanted = sorted({pair for node in readers for pair in getatts(node) if pair[0] in own})
+        template["Outputs"] = {
+            _getatt_output(name, attribute): {"Value": {"Fn::GetAtt": [name, attribute]}}
+            for name, attribute in wanted
+        }
         self._upload_code(template["Resources"])
         return self.cloud.deploy(self.name, template, given, where="template.yaml (own resources)")
 
@@ -701,18 +812,55 @@ def _output(stack: Stack, logical_id: str, attribute: str | None) -> str:
     return stack.outputs[key]
 
 
-def _root_attribute(logical_id: str, physical_id: str, attribute: str | None) -> str:
+def _root_attribute(logical_id: str, physical_id: str, attribute: str | None, stack: Stack) -> str:
     if attribute is None:
         return physical_id
-    raise DeployError(f"GetAtt {logical_id}.{attribute} across stacks is not supported")
+    key = _getatt_output(logical_id, attribute)
+    if key in stack.outputs:
+        return stack.outputs[key]
+    if logical_id in stack.provisioned:
+        return physical_id  # an ARN, which is what its attributes here need
+    raise DeployError(f"GetAtt {logical_id}.{attribute}: not an output of the root's own stack")
 
 
-def _evaluate(node: Any) -> Any:
-    """Finish an expression whose references are all replaced: Sub, Join, Select."""
+def _getatt_output(logical_id: str, attribute: str) -> str:
+    return "GetAtt" + re.sub(r"[^A-Za-z0-9]", "", f"{logical_id}{attribute}")
+
+
+def resources_of(root: dict[str, Any], nested: str) -> Any:
+    """The expressions the root hands one nested stack (its Parameters)."""
+    return root["Resources"][nested]["Properties"].get("Parameters", {})
+
+
+def getatts(node: Any) -> set[tuple[str, str]]:
+    """(logical id, attribute) of every GetAtt and ${X.Attr} in a subtree."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(node, dict):
+        for key, arg in node.items():
+            if key == "Fn::GetAtt":
+                name, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                found.add((name, attribute))
+            elif key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                found |= set(re.findall(r"\$\{([^!}.][^}.]*)\.([^}]+)\}", text))
+                found |= getatts(arg if isinstance(arg, str) else arg[1])
+            else:
+                found |= getatts(arg)
+    elif isinstance(node, list):
+        for item in node:
+            found |= getatts(item)
+    return found
+
+
+def _evaluate(node: Any, mappings: dict[str, Any] | None = None) -> Any:
+    """Finish an expression whose references are all replaced: Sub, Join, Select, FindInMap."""
 
     def visit(node: Any) -> Any:
         if isinstance(node, dict) and len(node) == 1:
             ((key, arg),) = node.items()
+            if key == "Fn::FindInMap" and mappings is not None:
+                name, top, second = (str(a) for a in arg)
+                return mappings[name][top][second]
             if key == "Fn::Sub":
                 text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
                 for name, value in extra.items():
