@@ -67,7 +67,12 @@ def test_ci_runs_make_test() -> None:
 def test_deploy_uses_oidc_and_a_target_input() -> None:
     deploy = load_workflow(cfn.REPO / ".github" / "workflows" / "deploy.yml")
     target = deploy["on"]["workflow_dispatch"]["inputs"]["target"]
-    assert target["options"] == ["lambda", "fargate"]
+    assert target["options"] == ["lambda", "both", "fargate"]
+    # The weight's choices are the template's (a value outside them fails only at deploy).
+    weight = deploy["on"]["workflow_dispatch"]["inputs"]["weight"]
+    allowed = cfn.load(cfn.ROOT_TEMPLATE)["Parameters"]["FargateTrafficPercent"]["AllowedValues"]
+    assert weight["options"] == [str(v) for v in allowed]
+    assert weight["default"] == "0"
     assert deploy["permissions"]["id-token"] == "write"
     all_steps = steps(deploy)
     credentials = next(
@@ -116,6 +121,7 @@ def test_deploy_step_passes_stage_only_when_given(
         "IMAGE_TAG": "abc",
         **{k: "x" for k in step["env"]},
         "TARGET": "fargate",
+        "WEIGHT_INPUT": "0",
         "STAGE_INPUT": stage_input,
     }
     proc = subprocess.run(
@@ -133,6 +139,42 @@ def test_deploy_step_passes_stage_only_when_given(
     assert "DEPLOY_PARAMS=PermissionsBoundaryArn=x" in args
 
 
+@pytest.mark.parametrize(
+    ("target", "weight", "passed"),
+    [("both", "50", "WEIGHT=50"), ("both", "0", "WEIGHT=0"), ("lambda", "50", None)],
+)
+def test_deploy_step_passes_the_weight_of_both(
+    tmp_path: Path, target: str, weight: str, passed: str | None
+) -> None:
+    """`both` gets the weight; another target with a weight is refused before make runs."""
+    step = deploy_step()
+    fake = tmp_path / "make"
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done > "$MAKE_ARGS"\n')
+    fake.chmod(0o755)
+    env = {
+        "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
+        "MAKE_ARGS": str(tmp_path / "args"),
+        "STACK_NAME": "orders",
+        "IMAGE_TAG": "abc",
+        **{k: "x" for k in step["env"]},
+        "TARGET": target,
+        "WEIGHT_INPUT": weight,
+        "STAGE_INPUT": "",
+    }
+    proc = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", step["run"]],
+        env=env, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    if passed is None:
+        assert proc.returncode != 0
+        assert "both only" in proc.stderr
+        assert not (tmp_path / "args").exists()
+        return
+    assert proc.returncode == 0, proc.stderr
+    args = (tmp_path / "args").read_text().splitlines()
+    assert args[:3] == ["deploy", f"TARGET={target}", passed]
+
+
 def test_deploy_step_stops_without_the_boundary(tmp_path: Path) -> None:
     """The execution role creates roles only with the boundary: no deploy may start without it."""
     step = deploy_step()
@@ -146,6 +188,7 @@ def test_deploy_step_stops_without_the_boundary(tmp_path: Path) -> None:
         "IMAGE_TAG": "abc",
         **{k: "x" for k in step["env"]},
         "TARGET": "lambda",
+        "WEIGHT_INPUT": "0",
         "BOUNDARY_ARN": "",
     }
     proc = subprocess.run(
