@@ -145,3 +145,21 @@ def test_logs_and_metrics_name_the_target_that_served(
     assert emf
     assert emf[-1]["target"] == target
     assert ["service", "target"] in emf[-1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+
+
+def test_the_origin_check_runs_before_the_body_policy(
+    monkeypatch: pytest.MonkeyPatch, aws: dict[str, str]
+) -> None:
+    """Middleware order (orders.app): a request around the front door is refused before its
+    body is looked at; through the front door the body policy applies as before."""
+    client = TestClient(build_app(monkeypatch, ORDERS_ORIGIN_SECRET=SECRET))
+    via_alb = {"X-Forwarded-For": "198.51.100.7", "Content-Type": "text/plain"}
+    too_large = b"x" * (2 * 1024 * 1024)
+    # Around the front door: 403, whatever the body (no 413, no 415 to strangers)
+    refused = client.post("/api/orders", content=too_large, headers=via_alb)
+    assert refused.status_code == 403
+    assert refused.json()["type"] == "urn:orders:problem:not-through-front-door"
+    # Through it: the body policy answers (too large, then the wrong type)
+    through = {**via_alb, "X-Origin-Verify": SECRET}
+    assert client.post("/api/orders", content=too_large, headers=through).status_code == 413
+    assert client.post("/api/orders", content=b"x", headers=through).status_code == 415
