@@ -16,15 +16,18 @@ Changes made only in the emulator `make dev` starts (the service is untouched):
   order: a FIFO lock around moto's WSGI app, taken for requests whose X-Amz-Target
   names either API. Each request is then atomic and isolated, as DynamoDB's are;
   other services stay concurrent. First come, first served: under load every caller
-  waits its turn instead of some waiting past their read timeout.
+  waits its turn instead of some waiting past their read timeout. A request whose
+  caller hung up while it waited (its SDK timed out and retried) is dropped, not
+  served: working for callers that are gone is how a queue collapses under load.
 - `transact_write_items` (installed over moto's method) checks every condition
   before it writes anything, so a cancelled transaction writes nothing and streams
   nothing, then applies the writes and, if one of them fails, restores only the
   items it touched and trims the stream records it added.
-- `sorted_items` (over Table.sorted_items, used by every index query) sorts on each
-  item's key values computed once, not on moto's DynamoType objects, which compute
-  them again in every comparison: the same order, about half the cost of a listing.
-  moto's queries still read the whole table (see the README's "make dev" limits).
+- `all_items` and `sorted_items` (over Table's: every query and scan sorts the whole
+  table, and an index query sorts its matches again) sort on each item's key values
+  computed once, not on moto's DynamoType objects, which compute them again in every
+  comparison: the same order at a fraction of the cost. moto's queries still read the
+  whole table (see the README's "make dev" limits).
 
 They lean on moto internals (Table.items, StreamShard.items), so `install` refuses a
 moto outside the versions this was checked against, with a message saying what to
@@ -34,6 +37,8 @@ check, instead of misbehaving quietly.
 from __future__ import annotations
 
 import copy
+import io
+import socket
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -82,6 +87,7 @@ def install() -> None:
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     Table.sorted_items = sorted_items  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
 
 
 class FifoLock:
@@ -117,8 +123,16 @@ def serialised(app: WSGIApp, lock: FifoLock | None = None) -> WSGIApp:
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not environ.get("HTTP_X_AMZ_TARGET", "").startswith(SERIALISED_TARGETS):
             return app(environ, start_response)
+        # The body is read before the lock: a slow sender holds up nobody, and what is
+        # left on the connection afterwards says whether the caller is still there.
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length:
+            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length))
         with guard:
-            # The body is read inside the lock too, so a lazily built response cannot
+            if length and _caller_gone(environ.get("werkzeug.socket")):
+                start_response("503 Service Unavailable", [("Content-Length", "0")])
+                return [b""]
+            # The response is built inside the lock too, so a lazily built one cannot
             # touch the backend after another request has started.
             response = app(environ, start_response)
             try:
@@ -129,6 +143,19 @@ def serialised(app: WSGIApp, lock: FifoLock | None = None) -> WSGIApp:
                     close()
 
     return wrapped
+
+
+def _caller_gone(connection: socket.socket | None) -> bool:
+    """Whether the client closed the connection (werkzeug passes it as werkzeug.socket)."""
+    if connection is None:
+        return False
+    try:
+        peeked = connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return False  # connected, nothing more sent: the caller is waiting for us
+    except OSError:
+        return True
+    return peeked == b""
 
 
 def sorted_items(
@@ -142,6 +169,22 @@ def sorted_items(
     names = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
     items.sort(key=lambda item: tuple(item.attrs[name].cast_value for name in names))
     return items
+
+
+def all_items(self: Any) -> list[Any]:
+    """Table.all_items (every item, in key order) with each sort key computed once."""
+    if self.range_key_attr:
+        items = [item for partition in self.items.values() for item in partition.values()]
+    else:
+        items = list(self.items.values())
+    return sorted(
+        items,
+        key=lambda item: (
+            (item.hash_key.cast_value, item.range_key.cast_value)
+            if item.range_key
+            else item.hash_key.cast_value
+        ),
+    )
 
 
 @dataclass

@@ -7,6 +7,7 @@ the refusal of a moto this was not checked against.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -24,14 +25,12 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def ddb(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
-    """moto in-process with the table, and our replacements in place of moto's."""
+    """moto in-process with the table, and our TransactWriteItems in place of moto's."""
     from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import Table
 
     monkeypatch.setattr(
         DynamoDBBackend, "transact_write_items", emulator_dynamodb.transact_write_items
     )
-    monkeypatch.setattr(Table, "sorted_items", emulator_dynamodb.sorted_items)
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
     return boto3.client("dynamodb", region_name="us-east-1")
 
@@ -151,7 +150,13 @@ def test_one_operation_per_item_is_still_a_validation_error(ddb: Any) -> None:
     assert ddb.get_item(TableName=TABLE, Key=key("ORDER"))["Item"]["version"] == {"N": "1"}
 
 
-def test_an_index_query_keeps_its_order_and_pages(ddb: Any) -> None:
+def test_an_index_query_keeps_its_order_and_pages(
+    ddb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.models.table import Table
+
+    monkeypatch.setattr(Table, "sorted_items", emulator_dynamodb.sorted_items)
+    monkeypatch.setattr(Table, "all_items", emulator_dynamodb.all_items)
     # Sort keys whose text order differs from insertion order, and ties broken by pk
     created = ["2026-01-02", "2026-01-01", "2026-01-03", "2026-01-02", "2026-01-10"]
     for n, when in enumerate(created):
@@ -178,6 +183,37 @@ def test_an_index_query_keeps_its_order_and_pages(ddb: Any) -> None:
 
     pks = [i["pk"]["S"] for i in first["Items"] + second["Items"]]
     assert pks == ["ORDER#4", "ORDER#2", "ORDER#3", "ORDER#0", "ORDER#1"]
+
+
+def test_the_faster_sorts_give_moto_s_own_order(ddb: Any) -> None:
+    from moto.dynamodb.models.table import Table
+
+    assert Table.all_items is not emulator_dynamodb.all_items  # moto's own, to compare with
+
+    # Keys whose text order is not their insertion order, ties on the index key included
+    for n, (pk, created) in enumerate(
+        [("ORDER#b", "2"), ("ORDER#a", "10"), ("ORDER#c", "2"), ("ORDER#10", "1"), ("IDEM#x", "3")]
+    ):
+        for sk in ("ORDER", f"EVENT#{n}"):
+            ddb.put_item(
+                TableName=TABLE,
+                Item={
+                    "pk": {"S": pk},
+                    "sk": {"S": sk},
+                    "entity": {"S": "ORDER"},
+                    "created_key": {"S": created},
+                },
+            )
+    table = backend_table()
+    hash_attrs, range_attrs = ["entity", "pk"], ["created_key", "sk"]
+
+    ours = emulator_dynamodb.all_items(table)
+    theirs = Table.all_items(table)
+    ours_sorted = emulator_dynamodb.sorted_items(table, hash_attrs, range_attrs, list(ours))
+    theirs_sorted = Table.sorted_items(table, hash_attrs, range_attrs, list(ours))
+
+    assert [i.to_json() for i in ours] == [i.to_json() for i in theirs]
+    assert [i.to_json() for i in ours_sorted] == [i.to_json() for i in theirs_sorted]
 
 
 def test_the_lock_is_handed_over_in_the_order_it_was_asked_for() -> None:
@@ -248,6 +284,41 @@ def test_dynamodb_requests_run_one_at_a_time_and_others_do_not_wait(
         thread.join(5)
 
     assert max(peaks) == most_at_once
+
+
+@pytest.mark.parametrize("hung_up", [False, True])
+def test_a_request_whose_caller_hung_up_while_waiting_is_not_served(hung_up: bool) -> None:
+    served: list[bytes] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        served.append(environ["wsgi.input"].read())
+        start_response("200 OK", [])
+        return [b"{}"]
+
+    server_side, client_side = socket.socketpair()
+    body = b'{"TableName": "t"}'
+    client_side.sendall(body)
+    if hung_up:
+        client_side.close()  # an SDK that timed out closes the connection and retries
+    statuses: list[str] = []
+    environ = {
+        "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.GetItem",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": server_side.makefile("rb"),
+        "werkzeug.socket": server_side,
+    }
+    try:
+        result = list(emulator_dynamodb.serialised(app)(environ, lambda s, h: statuses.append(s)))
+    finally:
+        server_side.close()
+        client_side.close()
+
+    if hung_up:
+        assert served == []
+        assert statuses == ["503 Service Unavailable"]
+    else:
+        assert served == [body]
+        assert result == [b"{}"]
 
 
 def test_a_moto_it_was_not_checked_against_is_refused_with_what_to_do(
