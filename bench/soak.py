@@ -34,15 +34,17 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 READY_TIMEOUT_SECONDS = 120.0
 REQUEST_TIMEOUT_SECONDS = 30.0
+RATIO_WARMUP_SECONDS = 3.0
 
 
 @dataclass
 class Load:
     """What one run of the mix got: status counts, transport errors, completions in time.
 
-    Throughput counts the responses that arrived within the window: the requests still
-    running at its end finish (their status is counted) but are not throughput, or a
-    closed loop's slow tail, with fewer and fewer users left, would dilute the figure.
+    Throughput counts the responses that arrived within the window, after a warm-up:
+    64 users all start with a create at once, and the requests still running at the
+    end finish (their status is counted) with fewer and fewer users left; counting
+    either would measure the ramp and the tail, not the load.
     """
 
     users: int
@@ -78,7 +80,9 @@ class Load:
         }
 
 
-async def _user(client: httpx.AsyncClient, deadline: float, load: Load) -> None:
+async def _user(
+    client: httpx.AsyncClient, counted_from: float, deadline: float, load: Load
+) -> None:
     async def call(method: str, url: str, **kwargs: object) -> httpx.Response | None:
         try:
             response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
@@ -86,7 +90,7 @@ async def _user(client: httpx.AsyncClient, deadline: float, load: Load) -> None:
             load.transport_errors[type(exc).__name__] += 1
             return None
         load.statuses[response.status_code] += 1
-        if time.monotonic() <= deadline:
+        if counted_from <= time.monotonic() <= deadline:
             load.in_window += 1
         return response
 
@@ -107,21 +111,22 @@ async def _user(client: httpx.AsyncClient, deadline: float, load: Load) -> None:
             await call("GET", "/api/orders", params={"limit": 20})
 
 
-async def _mix(api_url: str, users: int, seconds: float) -> Load:
+async def _mix(api_url: str, users: int, seconds: float, warmup: float) -> Load:
     load = Load(users)
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
     async with httpx.AsyncClient(
         base_url=api_url, limits=limits, timeout=REQUEST_TIMEOUT_SECONDS
     ) as client:
-        deadline = time.monotonic() + seconds
-        await asyncio.gather(*(_user(client, deadline, load) for _ in range(users)))
+        counted_from = time.monotonic() + warmup
+        deadline = counted_from + seconds
+        await asyncio.gather(*(_user(client, counted_from, deadline, load) for _ in range(users)))
         load.seconds = seconds
     return load
 
 
-def run_mix(api_url: str, users: int, seconds: float) -> Load:
-    """`users` closed-loop users for about `seconds` (each finishes its current request)."""
-    return asyncio.run(_mix(api_url, users, seconds))
+def run_mix(api_url: str, users: int, seconds: float, warmup: float = 0.0) -> Load:
+    """`users` closed-loop users for `warmup` + `seconds`; throughput over `seconds`."""
+    return asyncio.run(_mix(api_url, users, seconds, warmup))
 
 
 def rss_bytes(pid: int) -> int:
@@ -181,8 +186,8 @@ def soak(
     api_url: str, runner_pid: int, seconds: float, sample: float, ratio_seconds: float
 ) -> dict[str, object]:
     run_mix(api_url, 4, 2.0)  # warm up: imports, connection pools, first writes
-    one = run_mix(api_url, 1, ratio_seconds)
-    many = run_mix(api_url, 64, ratio_seconds)
+    one = run_mix(api_url, 1, ratio_seconds, warmup=RATIO_WARMUP_SECONDS)
+    many = run_mix(api_url, 64, ratio_seconds, warmup=RATIO_WARMUP_SECONDS)
     print(
         f"rps(1) {one.rps:.1f}  rps(64) {many.rps:.1f}  ratio {many.rps / one.rps:.2f}", flush=True
     )
