@@ -50,9 +50,10 @@ if TYPE_CHECKING:
 
     WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-# moto releases whose DynamoDBBackend.transact_write_items, Table.items and
-# StreamShard.items this module was read against (5.2.5 when written).
-SUPPORTED_MOTO = ((5, 1), (5, 2))
+# moto releases whose DynamoDBBackend.transact_write_items, Table.all_items,
+# Table.sorted_items, Table.items and StreamShard.items this module was read against
+# (5.2.5 when written; pyproject allows any 5.x, so a new minor release stops here).
+SUPPORTED_MOTO = ((5, 2),)
 # botocore's X-Amz-Target prefixes for DynamoDB and DynamoDB Streams (JSON protocol).
 SERIALISED_TARGETS = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
 TRANSACTION_OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
@@ -73,14 +74,15 @@ def check_moto() -> None:
         supported = ", ".join(f"{a}.{b}" for a, b in SUPPORTED_MOTO)
         raise UnsupportedMoto(
             f"moto {version('moto')} is installed; src/devstack/emulator_dynamodb.py replaces "
-            f"moto's DynamoDB TransactWriteItems and was checked against moto {supported}. "
-            "Compare it with moto's DynamoDBBackend.transact_write_items (and whether moto "
-            "still deep-copies tables there), then add the release to SUPPORTED_MOTO."
+            "moto's DynamoDBBackend.transact_write_items, Table.all_items and "
+            f"Table.sorted_items and was checked against moto {supported}. Compare them with "
+            "this moto's (does transact_write_items still deep-copy tables?), then add the "
+            "release to SUPPORTED_MOTO, or install moto 5.2: pip install 'moto[server]~=5.2.5'."
         )
 
 
 def install() -> None:
-    """Replace moto's TransactWriteItems in this process (idempotent)."""
+    """Put this module's TransactWriteItems and sorts in place of moto's (idempotent)."""
     check_moto()
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
