@@ -139,3 +139,36 @@ def test_a_create_without_a_key_is_not_deduplicated(client: TestClient, app: Fas
     assert a.status_code == b.status_code == 201
     assert a.json()["id"] != b.json()["id"]
     assert len(orders_of(app, "acme")) == 2
+
+
+def test_an_idempotency_store_failure_is_503_and_logged_with_its_cause(
+    app: FastAPI, client: TestClient
+) -> None:
+    """Powertools wraps the SDK's error, so the adapter itself must log it."""
+    import io
+    import json
+
+    from botocore.exceptions import EndpointConnectionError
+
+    from orders.observability import logger
+
+    def down(**_: object) -> None:
+        raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    app.state.container.clients.dynamodb.meta.events.register_first(
+        "before-send.dynamodb.PutItem", down
+    )
+    stream = io.StringIO()
+    old = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        response = client.post("/api/orders", json=BODY, headers={"Idempotency-Key": "store-down"})
+    finally:
+        logger.registered_handler.setStream(old)  # type: ignore[attr-defined]
+    assert response.status_code == 503
+    assert response.json()["type"] == "urn:orders:problem:dependency-unavailable"
+    records = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    failures = [r for r in records if r.get("message") == "dependency call failed"]
+    assert len(failures) == 1, records
+    assert failures[0]["dependency"] == "dynamodb"
+    assert failures[0]["operation"] == "idempotency"
+    assert failures[0]["error"] == "EndpointConnectionError"

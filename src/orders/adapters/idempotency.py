@@ -20,6 +20,7 @@ from orders.domain.errors import (
     IdempotencyConflict,
     IdempotencyInProgress,
 )
+from orders.observability import logger
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -94,6 +95,16 @@ class PowertoolsIdempotency:
         except IdempotencyAlreadyInProgressError:
             raise IdempotencyInProgress from None
         except IdempotencyPersistenceLayerError as exc:
+            # Powertools wraps the SDK error, so adapters.errors.dependency() never saw it:
+            # log it here, once, with what the operator needs to find the failing call.
+            cause = exc.__cause__ or exc
+            logger.error(
+                "dependency call failed",
+                dependency="dynamodb",
+                operation="idempotency",
+                error=type(cause).__name__,
+                reason=str(cause)[:300],
+            )
             raise DependencyUnavailable("dynamodb", "idempotency", str(exc)) from exc
         replayed = bool(result.pop(REPLAY_MARK, False))
         return result, replayed
