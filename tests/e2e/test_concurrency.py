@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import httpx
 import pytest
-from bench.soak import Load, rss_bytes, run_mix
 
+from bench.soak import Load, rss_bytes, run_mix
 from tests.e2e.stack import DevStack, start
 
 if TYPE_CHECKING:
