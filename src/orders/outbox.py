@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from orders.bootstrap import Container
+
 
 class NotPublished(Exception):
     """The bus did not take this record; the stream will deliver it again."""
@@ -30,23 +32,34 @@ class NotPublished(Exception):
 _publisher: OutboxPublisher | None = None
 
 
+def outbox_publisher(container: Container) -> OutboxPublisher:
+    """The outbox publisher over a container's bus and repository."""
+    return OutboxPublisher(
+        publisher=container.publisher,
+        repository=container.repository,
+        source=container.settings.event_source,
+    )
+
+
 def _outbox_publisher() -> OutboxPublisher:
     global _publisher
     if _publisher is None:
-        container = bootstrap()
-        _publisher = OutboxPublisher(
-            publisher=container.publisher,
-            repository=container.repository,
-            source=container.settings.event_source,
-        )
+        _publisher = outbox_publisher(bootstrap())
     return _publisher
 
 
 def handler(event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
     """Publish a stream batch; report the records that failed as batchItemFailures."""
+    return publish_batch(event, _outbox_publisher(), context)
+
+
+def publish_batch(
+    event: dict[str, Any], publisher: OutboxPublisher, context: LambdaContext | None = None
+) -> PartialItemFailureResponse:
+    """What the handler does with one stream batch, given the publisher to do it with."""
     records = [DynamoDBRecord(r) for r in event.get("Records", [])]
     outbox = [o for o in (outbox_record(r) for r in records) if o is not None]
-    failed = _outbox_publisher().publish(outbox) if outbox else set()
+    failed = publisher.publish(outbox) if outbox else set()
 
     def check(record: DynamoDBRecord) -> None:
         if record.dynamodb and record.dynamodb.sequence_number in failed:

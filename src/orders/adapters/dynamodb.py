@@ -82,10 +82,15 @@ def order_from_item(item: dict[str, Any]) -> Order:
     return Order.from_public({k: _deserializer.deserialize(v) for k, v in item.items()})
 
 
+def event_sort_key(event: OrderEvent) -> str:
+    """The outbox item's sort key: after its order's, in the order the events happened."""
+    return f"{EVENT_PREFIX}{event.occurred_at.isoformat()}#{event.id}"
+
+
 def event_item(event: OrderEvent) -> dict[str, Any]:
     item = {
         "pk": order_pk(event.order_id),
-        "sk": f"{EVENT_PREFIX}{event.occurred_at.isoformat()}#{event.id}",
+        "sk": event_sort_key(event),
         "entity": "EVENT",
         "event_id": event.id,
         "order_id": event.order_id,
