@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from orders.adapters.dynamodb import event_sort_key
 from orders.bootstrap import Container, bootstrap
 from orders.domain.errors import (
-    DependencyUnavailable,
     IdempotencyConflict,
     IdempotencyInProgress,
     InvalidCursor,
@@ -37,6 +36,7 @@ from orders.domain.model import (
     new_id,
     now,
 )
+from orders.ports import DependencyUnavailable
 from orders.publishing import OutboxRecord
 from orders.settings import Settings
 

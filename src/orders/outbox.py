@@ -14,9 +14,10 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from orders.adapters.stream import outbox_record
 from orders.bootstrap import bootstrap
 from orders.observability import flush_metrics, logger
-from orders.publishing import OutboxPublisher, outbox_record
+from orders.publishing import OutboxPublisher
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse

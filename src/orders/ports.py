@@ -1,4 +1,8 @@
-"""What the service needs from the outside world. Adapters implement these; tests fake them."""
+"""What the service needs from the outside world. Adapters implement these; tests fake them.
+
+Every port may raise DependencyUnavailable: the one failure that belongs to no rule of
+the domain, only to the dependency behind the port.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,16 @@ if TYPE_CHECKING:
         OrderQuery,
         StoredEvent,
     )
+
+
+class DependencyUnavailable(Exception):
+    """A dependency failed after the bounded retries: a 503, not the caller's fault."""
+
+    def __init__(self, dependency: str, operation: str, reason: str) -> None:
+        super().__init__(f"{dependency} {operation} failed: {reason}")
+        self.dependency = dependency
+        self.operation = operation
+        self.reason = reason
 
 
 class OrderRepository(Protocol):

@@ -1,4 +1,6 @@
-"""Outbox publishing: stream records of new outbox items -> EventBridge entries.
+"""Outbox publishing: new outbox records -> EventBridge entries.
+
+The records come from the table's stream (orders.adapters.stream reads them).
 
 Delivery is at least once: an entry the bus refuses is sent again once at once,
 and what still fails is reported back so the stream redelivers it. Consumers
@@ -8,24 +10,22 @@ de-duplicate on detail.event_id.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from orders.adapters.dynamodb import EVENT_PREFIX
-from orders.domain.errors import DependencyUnavailable
 from orders.domain.model import now
 from orders.observability import MetricName, count, logger, milliseconds
+from orders.ports import DependencyUnavailable
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
-        DynamoDBRecord,
-    )
+    from datetime import datetime
 
     from orders.ports import EventPublisher, OrderRepository
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxRecord:
+    """A new outbox item, and where it came from (its stream position, its sort key)."""
+
     sequence_number: str
     order_id: str
     sort_key: str
@@ -33,24 +33,6 @@ class OutboxRecord:
     detail_type: str
     detail: str
     occurred_at: datetime
-
-
-def outbox_record(record: DynamoDBRecord) -> OutboxRecord | None:
-    """The outbox item a stream record inserted, or None for any other change."""
-    if record.event_name is None or record.event_name.name != "INSERT" or record.dynamodb is None:
-        return None
-    image = record.dynamodb.new_image
-    if not str(image.get("sk", "")).startswith(EVENT_PREFIX):
-        return None
-    return OutboxRecord(
-        sequence_number=record.dynamodb.sequence_number or "",
-        order_id=image["order_id"],
-        sort_key=image["sk"],
-        event_id=image["event_id"],
-        detail_type=image["detail_type"],
-        detail=image["detail"],
-        occurred_at=datetime.fromisoformat(image["occurred_at"]),
-    )
 
 
 class OutboxPublisher:

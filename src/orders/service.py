@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from orders.domain.errors import (
     AttachmentRejected,
-    DependencyUnavailable,
     IdempotencyConflict,
     OrderExists,
     VersionConflict,
@@ -21,6 +20,7 @@ from orders.domain.model import (
     request_fingerprint,
 )
 from orders.observability import MetricName, count, logger
+from orders.ports import DependencyUnavailable
 
 if TYPE_CHECKING:
     from orders.domain.model import (

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from orders.api.deps import ServiceDep
+from orders.api.deps import OrderId, ServiceDep
 from orders.api.models import (
     AttachmentCreate,
     AttachmentList,
@@ -11,7 +11,6 @@ from orders.api.models import (
     PresignedPost,
 )
 from orders.api.responses import COMMON, problem_responses
-from orders.api.routes_orders import OrderId
 
 router = APIRouter(prefix="/orders/{order_id}/attachments", tags=["attachments"], responses=COMMON)
 
