@@ -1,6 +1,6 @@
 """Orders, their outbox events and idempotency records in one DynamoDB table.
 
-Item layout (single table, key pk/sk):
+Item layout (single table, key pk/sk; the prefixes are spelled in adapters/keys.py):
   order   pk=ORDER#<id>  sk=ORDER                    + entity, status, customer, created_key,
                                                      request_fingerprint (created with a key)
   event   pk=ORDER#<id>  sk=EVENT#<occurred>#<id>    outbox record; the stream publishes INSERTs
@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from orders.adapters import cursor
 from orders.adapters.errors import dependency, error_code
+from orders.adapters.keys import EVENT_PREFIX, ORDER_SK, order_pk
 from orders.domain.errors import (
     IdempotencyInProgress,
     OrderExists,
@@ -37,8 +38,6 @@ from orders.domain.model import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-ORDER_SK = "ORDER"
-EVENT_PREFIX = "EVENT#"
 ENTITY = "ORDER"
 # The create request's fingerprint, kept on an order made with an Idempotency-Key.
 FINGERPRINT_ATTR = "request_fingerprint"
@@ -47,10 +46,6 @@ MAX_QUERY_ROUNDS = 10
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-
-
-def order_pk(order_id: str) -> str:
-    return f"ORDER#{order_id}"
 
 
 def _created_key(order: Order) -> str:

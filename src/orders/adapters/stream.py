@@ -1,6 +1,6 @@
 """The table's stream as the outbox publisher reads it: the outbox items just inserted.
 
-Knows the item layout (orders.adapters.dynamodb), so publishing does not have to.
+Knows the item layout (orders.adapters.keys), so publishing does not have to.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from orders.adapters.dynamodb import EVENT_PREFIX
+from orders.adapters.keys import EVENT_PREFIX
 from orders.publishing import OutboxRecord
 
 if TYPE_CHECKING:

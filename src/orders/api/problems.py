@@ -115,7 +115,7 @@ def allowed_methods(request: Request) -> str:
     """Every method the OpenAPI document declares at this path (RFC 9110 Allow).
 
     Starlette names only the methods of the first route that matched the path, but
-    GET and POST /api/orders are two routes; the document is the one complete list.
+    GET and POST .../orders are two routes; the document is the one complete list.
     """
     root = request.scope.get("root_path", "")
     path = request.url.path.removeprefix(root) if root else request.url.path

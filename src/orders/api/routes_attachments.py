@@ -1,4 +1,4 @@
-"""/api/orders/{id}/attachments: presigned upload and download URLs."""
+"""/orders/{id}/attachments (under the API prefix): presigned upload and download URLs."""
 
 from fastapi import APIRouter
 

@@ -1,4 +1,4 @@
-"""/api/orders: create, read, list, change status, cancel, events."""
+"""/orders (under the API prefix): create, read, list, change status, cancel, events."""
 
 from typing import Annotated
 
@@ -102,8 +102,8 @@ def create_order(
         idempotency_key=idempotency_key,
         caller=caller,
     )
-    response.headers["Location"] = (
-        f"{request.scope.get('root_path', '')}/api/orders/{created.order.id}"
+    response.headers["Location"] = request.scope.get("root_path", "") + request.app.url_path_for(
+        "get_order", order_id=created.order.id
     )
     if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
