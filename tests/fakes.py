@@ -155,8 +155,8 @@ class FakeOrderRepository:
         self.orders[order.id] = order
         self._append(event)
 
-    def page(self, query: OrderQuery) -> OrderPage:
-        self.outages.check("page")
+    def list_orders(self, query: OrderQuery) -> OrderPage:
+        self.outages.check("list_orders")
         matching = sorted(
             (
                 o
@@ -263,8 +263,8 @@ class FakeAttachmentStore:
             )
         )
 
-    def for_order(self, order_id: str) -> list[Attachment]:
-        self.outages.check("for_order")
+    def list_attachments(self, order_id: str) -> list[Attachment]:
+        self.outages.check("list_attachments")
         return list(self.files.get(order_id, []))
 
     def ping(self) -> None:

@@ -46,7 +46,7 @@ class OrderRepository(Protocol):
     def save_transition(self, order: Order, *, expected_version: int, event: OrderEvent) -> None:
         """Store the changed order and its event atomically, only if still at expected_version."""
 
-    def page(self, query: OrderQuery) -> OrderPage:
+    def list_orders(self, query: OrderQuery) -> OrderPage:
         """A page of orders, newest first, by key or index queries only."""
 
     def events(self, order_id: str) -> list[StoredEvent]:
@@ -65,7 +65,7 @@ class AttachmentStore(Protocol):
     ) -> AttachmentUpload:
         """A presigned POST the client uploads one file with."""
 
-    def for_order(self, order_id: str) -> list[Attachment]:
+    def list_attachments(self, order_id: str) -> list[Attachment]:
         """The order's attachments with presigned download URLs."""
 
     def ping(self) -> None:

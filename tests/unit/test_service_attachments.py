@@ -27,7 +27,7 @@ def order_id(service: OrderService) -> str:
 def test_an_allowed_upload_is_presigned_with_the_policy_limit(
     service: OrderService, fakes: Fakes, order_id: str, size: int | None
 ) -> None:
-    upload = service.request_upload(
+    upload = service.create_attachment(
         order_id, filename="invoice.pdf", content_type="application/pdf", size=size
     )
 
@@ -41,7 +41,7 @@ def test_a_type_outside_the_policy_is_rejected_naming_the_allowed_ones(
     service: OrderService, fakes: Fakes, order_id: str, content_type: str
 ) -> None:
     with pytest.raises(AttachmentRejected, match="application/pdf, text/plain"):
-        service.request_upload(order_id, filename="x", content_type=content_type, size=1)
+        service.create_attachment(order_id, filename="x", content_type=content_type, size=1)
     assert fakes.attachments.presigned == []
 
 
@@ -49,7 +49,7 @@ def test_a_size_over_the_limit_is_rejected(
     service: OrderService, fakes: Fakes, order_id: str
 ) -> None:
     with pytest.raises(AttachmentRejected, match=f"over the limit of {MAX_BYTES} bytes"):
-        service.request_upload(
+        service.create_attachment(
             order_id, filename="big.pdf", content_type="application/pdf", size=MAX_BYTES + 1
         )
     assert fakes.attachments.presigned == []
@@ -59,9 +59,11 @@ def test_an_unknown_order_has_no_uploads_and_no_attachments(
     service: OrderService, fakes: Fakes
 ) -> None:
     with pytest.raises(OrderNotFound):
-        service.request_upload("0" * 32, filename="a.pdf", content_type="application/pdf", size=1)
+        service.create_attachment(
+            "0" * 32, filename="a.pdf", content_type="application/pdf", size=1
+        )
     with pytest.raises(OrderNotFound):
-        service.attachments("0" * 32)
+        service.list_attachments("0" * 32)
     assert fakes.attachments.presigned == []
 
 
@@ -69,16 +71,16 @@ def test_uploaded_files_are_listed_for_their_order_only(
     service: OrderService, fakes: Fakes, order_id: str
 ) -> None:
     other = service.create(NewOrder(customer="acme", product="gadget", quantity=1)).order.id
-    upload = service.request_upload(
+    upload = service.create_attachment(
         order_id, filename="notes.txt", content_type="text/plain", size=12
     )
     fakes.attachments.upload(order_id, upload, size=12)
 
-    [listed] = service.attachments(order_id)
+    [listed] = service.list_attachments(order_id)
 
     assert (listed.attachment_id, listed.filename, listed.size) == (
         upload.attachment_id,
         "notes.txt",
         12,
     )
-    assert service.attachments(other) == []
+    assert service.list_attachments(other) == []

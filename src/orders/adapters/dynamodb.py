@@ -205,7 +205,7 @@ class DynamoOrderRepository:
         except _Stale:
             raise VersionConflict(order.id, expected_version, None) from None
 
-    def page(self, query: OrderQuery) -> OrderPage:
+    def list_orders(self, query: OrderQuery) -> OrderPage:
         index, key_attr, key_value = _index_for(query)
         params: dict[str, Any] = {
             "TableName": self._table,

@@ -24,7 +24,7 @@ router = APIRouter(prefix="/orders/{order_id}/attachments", tags=["attachments"]
 def create_attachment(
     order_id: OrderId, body: AttachmentCreate, service: ServiceDep
 ) -> AttachmentUploadPublic:
-    upload = service.request_upload(
+    upload = service.create_attachment(
         order_id, filename=body.filename, content_type=body.content_type, size=body.size
     )
     return AttachmentUploadPublic(
@@ -43,6 +43,6 @@ def list_attachments(order_id: OrderId, service: ServiceDep) -> AttachmentList:
     return AttachmentList(
         items=[
             AttachmentPublic.model_validate(a, from_attributes=True)
-            for a in service.attachments(order_id)
+            for a in service.list_attachments(order_id)
         ]
     )

@@ -118,7 +118,9 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
 ) -> OrderList:
-    page = service.page(OrderQuery(status=status, customer=customer, limit=limit, cursor=cursor))
+    page = service.list_orders(
+        OrderQuery(status=status, customer=customer, limit=limit, cursor=cursor)
+    )
     return OrderList(items=[public(o) for o in page.items], next_cursor=page.next_cursor)
 
 
