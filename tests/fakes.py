@@ -37,7 +37,6 @@ from orders.domain.model import (
     now,
 )
 from orders.ports import DependencyUnavailable
-from orders.publishing import OutboxRecord
 from orders.settings import Settings
 
 if TYPE_CHECKING:
@@ -89,7 +88,7 @@ class OutboxItem:
     """An event stored beside its order, and the bus's receipt once published."""
 
     event: OrderEvent
-    sort_key: str
+    key: str
     sequence_number: str
     published_at: str | None = None
     bus_event_id: str | None = None
@@ -97,6 +96,8 @@ class OutboxItem:
     def stored(self) -> StoredEvent:
         return StoredEvent(
             id=self.event.id,
+            order_id=self.event.order_id,
+            key=self.key,
             detail_type=self.event.detail_type,
             occurred_at=self.event.occurred_at.isoformat(),
             detail=copy.deepcopy(self.event.detail),
@@ -181,40 +182,28 @@ class FakeOrderRepository:
     def events(self, order_id: str) -> list[StoredEvent]:
         self.outages.check("events")
         mine = [item for item in self.outbox if item.event.order_id == order_id]
-        return [item.stored() for item in sorted(mine, key=lambda i: i.sort_key)]
+        return [item.stored() for item in sorted(mine, key=lambda i: i.key)]
 
-    def mark_published(self, *, order_id: str, sort_key: str, bus_event_id: str) -> None:
+    def mark_published(self, event: StoredEvent, *, bus_event_id: str) -> None:
         self.outages.check("mark_published")
         for item in self.outbox:
-            if item.event.order_id == order_id and item.sort_key == sort_key:
+            if item.event.order_id == event.order_id and item.key == event.key:
                 item.published_at = now().isoformat()
                 item.bus_event_id = bus_event_id
 
     def ping(self) -> None:
         self.outages.check("ping")
 
-    def unpublished(self) -> list[OutboxRecord]:
+    def unpublished(self) -> list[StoredEvent]:
         """What the table's stream hands the publisher: every event not yet on the bus."""
-        return [
-            OutboxRecord(
-                sequence_number=item.sequence_number,
-                order_id=item.event.order_id,
-                sort_key=item.sort_key,
-                event_id=item.event.id,
-                detail_type=item.event.detail_type,
-                detail=json.dumps(item.event.detail, separators=(",", ":")),
-                occurred_at=item.event.occurred_at,
-            )
-            for item in self.outbox
-            if item.published_at is None
-        ]
+        return [item.stored() for item in self.outbox if item.published_at is None]
 
     def _append(self, event: OrderEvent) -> None:
         # The table's sort key, so records the stream adapter makes address these items.
         self.outbox.append(
             OutboxItem(
                 event=event,
-                sort_key=event_sort_key(event),
+                key=event_sort_key(event),
                 sequence_number=str(len(self.outbox) + 1),
             )
         )

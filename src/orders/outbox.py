@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from orders.adapters.stream import outbox_record
+from orders.adapters.stream import outbox_event
 from orders.bootstrap import bootstrap
 from orders.observability import flush_metrics, logger
 from orders.publishing import OutboxPublisher
@@ -59,8 +59,14 @@ def publish_batch(
 ) -> PartialItemFailureResponse:
     """What the handler does with one stream batch, given the publisher to do it with."""
     records = [DynamoDBRecord(r) for r in event.get("Records", [])]
-    outbox = [o for o in (outbox_record(r) for r in records) if o is not None]
-    failed = publisher.publish(outbox) if outbox else set()
+    # Stream position -> the outbox event it inserted (other changes are not published).
+    outbox = {
+        r.dynamodb.sequence_number: e
+        for r in records
+        if r.dynamodb is not None and (e := outbox_event(r)) is not None
+    }
+    failed_ids = publisher.publish(list(outbox.values())) if outbox else set()
+    failed = {position for position, e in outbox.items() if e.id in failed_ids}
 
     def check(record: DynamoDBRecord) -> None:
         if record.dynamodb and record.dynamodb.sequence_number in failed:

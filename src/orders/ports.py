@@ -52,7 +52,7 @@ class OrderRepository(Protocol):
     def events(self, order_id: str) -> list[StoredEvent]:
         """The outbox records of an order, oldest first."""
 
-    def mark_published(self, *, order_id: str, sort_key: str, bus_event_id: str) -> None:
+    def mark_published(self, event: StoredEvent, *, bus_event_id: str) -> None:
         """Record that the bus accepted an outbox record."""
 
     def ping(self) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from orders.adapters.dynamodb import event_item, order_item
-from orders.domain.model import OrderStatus
+from orders.domain.model import OrderStatus, StoredEvent
 from orders.outbox import outbox_publisher, publish_batch
-from orders.publishing import OutboxPublisher, OutboxRecord
+from orders.publishing import OutboxPublisher
 from orders.service import NewOrder, OrderService
 from tests.fakes import Fakes
 
@@ -21,8 +21,8 @@ def outbox(fakes: Fakes) -> OutboxPublisher:
 
 
 @pytest.fixture
-def records(service: OrderService, fakes: Fakes) -> list[OutboxRecord]:
-    """Three new outbox records, as the stream would deliver them."""
+def records(service: OrderService, fakes: Fakes) -> list[StoredEvent]:
+    """Three new outbox events, as the stream would deliver them."""
     first = service.create(NewOrder(customer="acme", product="widget", quantity=1)).order
     service.change_status(first.id, OrderStatus.CONFIRMED)
     service.create(NewOrder(customer="globex", product="gadget", quantity=2))
@@ -38,13 +38,13 @@ def receipts(fakes: Fakes) -> dict[str, str | None]:
 
 
 def test_every_accepted_record_is_sent_once_and_marked_with_the_bus_receipt(
-    outbox: OutboxPublisher, fakes: Fakes, records: list[OutboxRecord]
+    outbox: OutboxPublisher, fakes: Fakes, records: list[StoredEvent]
 ) -> None:
     failed = outbox.publish(records)
 
     assert failed == set()
     [call] = fakes.publisher.calls
-    assert sent_event_ids(call) == [r.event_id for r in records]
+    assert sent_event_ids(call) == [r.id for r in records]
     assert {e["Source"] for e in call} == {"orders.service"}
     assert [e["DetailType"] for e in call] == [r.detail_type for r in records]
     assert all(receipts(fakes).values())
@@ -52,46 +52,46 @@ def test_every_accepted_record_is_sent_once_and_marked_with_the_bus_receipt(
 
 
 def test_an_entry_refused_once_is_sent_again_at_once_alone(
-    outbox: OutboxPublisher, fakes: Fakes, records: list[OutboxRecord]
+    outbox: OutboxPublisher, fakes: Fakes, records: list[StoredEvent]
 ) -> None:
     refused = records[1]
-    fakes.publisher.refuse(refused.event_id, times=1)
+    fakes.publisher.refuse(refused.id, times=1)
 
     failed = outbox.publish(records)
 
     assert failed == set()
     assert [sent_event_ids(c) for c in fakes.publisher.calls] == [
-        [r.event_id for r in records],
-        [refused.event_id],
+        [r.id for r in records],
+        [refused.id],
     ]
     assert all(receipts(fakes).values())
 
 
 def test_an_entry_refused_twice_is_reported_and_left_unpublished(
-    outbox: OutboxPublisher, fakes: Fakes, records: list[OutboxRecord]
+    outbox: OutboxPublisher, fakes: Fakes, records: list[StoredEvent]
 ) -> None:
     refused = records[0]
-    fakes.publisher.refuse(refused.event_id, times=2)
+    fakes.publisher.refuse(refused.id, times=2)
 
     failed = outbox.publish(records)
 
-    assert failed == {refused.sequence_number}
+    assert failed == {refused.id}
     assert len(fakes.publisher.calls) == 2  # one resend, never a third
-    assert [r.event_id for r in fakes.repository.unpublished()] == [refused.event_id]
+    assert [r.id for r in fakes.repository.unpublished()] == [refused.id]
 
 
 def test_a_bus_outage_on_both_attempts_reports_every_record(
-    outbox: OutboxPublisher, fakes: Fakes, records: list[OutboxRecord]
+    outbox: OutboxPublisher, fakes: Fakes, records: list[StoredEvent]
 ) -> None:
     fakes.publisher.outages.fail("publish", times=2)
 
-    assert outbox.publish(records) == {r.sequence_number for r in records}
+    assert outbox.publish(records) == {r.id for r in records}
     assert fakes.publisher.accepted == []
     assert len(fakes.repository.unpublished()) == len(records)
 
 
 def test_a_bus_outage_on_the_first_attempt_only_is_covered_by_the_resend(
-    outbox: OutboxPublisher, fakes: Fakes, records: list[OutboxRecord]
+    outbox: OutboxPublisher, fakes: Fakes, records: list[StoredEvent]
 ) -> None:
     fakes.publisher.outages.fail("publish", times=1)
 
@@ -100,7 +100,7 @@ def test_a_bus_outage_on_the_first_attempt_only_is_covered_by_the_resend(
 
 
 def test_an_event_on_the_bus_is_not_resent_when_only_its_receipt_cannot_be_stored(
-    outbox: OutboxPublisher, fakes: Fakes, records: list[OutboxRecord]
+    outbox: OutboxPublisher, fakes: Fakes, records: list[StoredEvent]
 ) -> None:
     fakes.repository.outages.fail("mark_published")
 

@@ -36,6 +36,8 @@ from orders.domain.model import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ENTITY = "ORDER"
@@ -97,9 +99,15 @@ def event_item(event: OrderEvent) -> dict[str, Any]:
 
 
 def stored_event_from_item(item: dict[str, Any]) -> StoredEvent:
-    data = {k: _deserializer.deserialize(v) for k, v in item.items()}
+    return stored_event({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+
+def stored_event(data: Mapping[str, Any]) -> StoredEvent:
+    """An outbox item's attributes (already plain values, as the stream gives them)."""
     return StoredEvent(
         id=data["event_id"],
+        order_id=data["order_id"],
+        key=data["sk"],
         detail_type=data["detail_type"],
         occurred_at=data["occurred_at"],
         detail=json.loads(data["detail"]),
@@ -257,12 +265,12 @@ class DynamoOrderRepository:
         with dependency("dynamodb", "Query", order_id=order_id):
             return [stored_event_from_item(item) for page in pages for item in page["Items"]]
 
-    def mark_published(self, *, order_id: str, sort_key: str, bus_event_id: str) -> None:
-        with dependency("dynamodb", "UpdateItem", order_id=order_id):
+    def mark_published(self, event: StoredEvent, *, bus_event_id: str) -> None:
+        with dependency("dynamodb", "UpdateItem", order_id=event.order_id):
             try:
                 self._client.update_item(
                     TableName=self._table,
-                    Key={"pk": {"S": order_pk(order_id)}, "sk": {"S": sort_key}},
+                    Key={"pk": {"S": order_pk(event.order_id)}, "sk": {"S": event.key}},
                     UpdateExpression="SET published_at = :at, bus_event_id = :bus",
                     ConditionExpression="attribute_exists(pk)",
                     ExpressionAttributeValues={
