@@ -25,22 +25,14 @@ from orders.domain.errors import (
     OrderNotFound,
     VersionConflict,
 )
-from orders.domain.model import (
-    Attachment,
-    AttachmentUpload,
-    Order,
-    OrderEvent,
-    OrderPage,
-    OrderQuery,
-    StoredEvent,
-    new_id,
-    now,
-)
+from orders.domain.model import Attachment, AttachmentUpload, OrderPage, StoredEvent, new_id, now
 from orders.ports import DependencyUnavailable
 from orders.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from orders.domain.model import Order, OrderEvent, OrderQuery
 
 
 REGION = "us-east-1"

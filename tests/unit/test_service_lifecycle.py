@@ -96,32 +96,35 @@ def test_a_stale_expected_version_is_a_conflict_naming_the_current_one(
     assert fakes.repository.save_attempts == 1  # the confirm; the stale change never wrote
 
 
-def test_with_an_expected_version_a_race_lost_at_the_write_is_a_conflict(
-    service: OrderService, fakes: Fakes
-) -> None:
+@pytest.fixture
+def confirmed_meanwhile(service: OrderService, fakes: Fakes) -> Order:
+    """A pending order that another writer confirms between the service's read and write."""
     order = service.create(NEW).order
-    repo = fakes.repository
-    repo.interleave(lambda: service.change_status(order.id, OrderStatus.CONFIRMED))
+    fakes.repository.interleave(lambda: service.change_status(order.id, OrderStatus.CONFIRMED))
+    return order
+
+
+def test_with_an_expected_version_a_race_lost_at_the_write_is_a_conflict(
+    service: OrderService, fakes: Fakes, confirmed_meanwhile: Order
+) -> None:
+    order_id = confirmed_meanwhile.id
 
     with pytest.raises(VersionConflict):
-        service.change_status(order.id, OrderStatus.CANCELLED, expected_version=1)
+        service.change_status(order_id, OrderStatus.CANCELLED, expected_version=1)
 
-    assert repo.get(order.id).status is OrderStatus.CONFIRMED
-    assert detail_types(repo, order.id) == ["OrderCreated", "OrderStatusChanged"]
+    assert fakes.repository.get(order_id).status is OrderStatus.CONFIRMED
+    assert detail_types(fakes.repository, order_id) == ["OrderCreated", "OrderStatusChanged"]
 
 
 def test_without_a_precondition_a_lost_race_re_reads_and_applies_to_the_new_state(
-    service: OrderService, fakes: Fakes
+    service: OrderService, fakes: Fakes, confirmed_meanwhile: Order
 ) -> None:
-    order = service.create(NEW).order
-    repo = fakes.repository
-    repo.interleave(lambda: service.change_status(order.id, OrderStatus.CONFIRMED))
-
-    cancelled = service.change_status(order.id, OrderStatus.CANCELLED)
+    cancelled = service.change_status(confirmed_meanwhile.id, OrderStatus.CANCELLED)
 
     # The other writer's confirm is kept, and the cancel applies on top of it.
     assert (cancelled.status, cancelled.version) == (OrderStatus.CANCELLED, 3)
-    assert [e.detail.get("previous_status") for e in repo.events(order.id)] == [
+    events = fakes.repository.events(confirmed_meanwhile.id)
+    assert [e.detail.get("previous_status") for e in events] == [
         None,
         "pending",
         "confirmed",
