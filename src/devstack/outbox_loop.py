@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
+from orders.adapters.keys import EVENT_PREFIX
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
@@ -47,7 +49,6 @@ log = logging.getLogger("devstack.outbox")
 STARTING_POSITION = "TRIM_HORIZON"
 BATCH_SIZE = 100
 MAX_RETRY_ATTEMPTS = 5
-EVENT_PREFIX = "EVENT#"
 # Lambda polls a shard about four times a second and waits up to the batching window
 # (1 s) to fill a batch. Idle, the loop slows to that window: every poll leaves a shard
 # iterator in moto's memory for good, so a day of fast idle polling would add up.

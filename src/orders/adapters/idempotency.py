@@ -15,12 +15,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from orders.domain.errors import (
-    DependencyUnavailable,
-    IdempotencyConflict,
-    IdempotencyInProgress,
-)
+from orders.domain.errors import IdempotencyConflict, IdempotencyInProgress
 from orders.observability import logger
+from orders.ports import DependencyUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
