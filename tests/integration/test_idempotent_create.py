@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from orders.domain.model import order_id_for
@@ -172,3 +173,31 @@ def test_an_idempotency_store_failure_is_503_and_logged_with_its_cause(
     assert failures[0]["dependency"] == "dynamodb"
     assert failures[0]["operation"] == "idempotency"
     assert failures[0]["error"] == "EndpointConnectionError"
+
+
+def test_a_key_recorded_on_lambda_replays_under_uvicorn(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record's key must not depend on where the first request ran (a switch drill)."""
+    # Given a create recorded by the Lambda function (Powertools reads its name from here)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "orders-ApiFunction-1A2B3C")
+    first = client.post("/api/orders", json=BODY, headers={"Idempotency-Key": "moved"})
+    assert first.status_code == 201
+    # When the retry reaches the container, where no function name is set
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME")
+    again = client.post("/api/orders", json=BODY, headers={"Idempotency-Key": "moved"})
+    # Then Powertools' own record replays it
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    ddb = app.state.container.clients.dynamodb
+    keys = [
+        item["sk"]["S"]
+        for item in ddb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "IDEMPOTENCY"}},
+        )["Items"]
+    ]
+    assert len(keys) == 1
+    assert keys[0].startswith("orders.create#")

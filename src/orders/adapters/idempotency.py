@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 REPLAY_MARK = "__idempotent_replay__"
+KEY_PREFIX = "orders.create"
 
 
 class _Deadline:
@@ -84,6 +85,10 @@ class PowertoolsIdempotency:
             data_keyword_argument="request",
             persistence_store=self._store,
             config=self._config,
+            # Powertools prefixes keys with the Lambda function's name by default, so a
+            # key recorded on Lambda would not replay under uvicorn (or after a rename):
+            # one fixed prefix makes a key mean the same on every target.
+            key_prefix=KEY_PREFIX,
         )(create_order)
         try:
             result: dict[str, Any] = guarded(request={"key": key, "payload": payload})
