@@ -4,10 +4,13 @@
 #   make dev AWS_PROFILE=me STACK=orders-dev   API and UI against a deployed stack
 #   make seed                      sample orders through the running API
 #   make invoke EVENT=events/apigw-v2/list-orders.json   the Lambda handler, in-process
+#   make soak [SOAK_SECONDS=600]   a stack of its own under 64 users; throughput ratio and memory
 # Ports and flags are environment variables (make passes command-line variables on),
 # so `make dev API_PORT=8001` and `API_PORT=8001 make dev` both work.
 
-.PHONY: dev seed invoke sam-env
+.PHONY: dev seed invoke sam-env soak
+
+SOAK_SECONDS ?= 600
 
 # A profile exported in the shell must not send `make dev` to the cloud by accident:
 # only AWS_PROFILE given on the make command line selects a deployed stack.
@@ -25,3 +28,6 @@ invoke: $(STAMP) ## call the Lambda handler in-process on EVENT=<file> against `
 
 sam-env: $(STAMP) ## rewrite events/local-env.json (sam local --env-vars) from cform/data.yaml
 	@$(PY) -m devstack.samenv
+
+soak: $(STAMP) ## 64 users on a `make dev` stack of its own for SOAK_SECONDS (600): rps(64)/rps(1), 5xx, moto RSS
+	$(PY) -m bench.soak --seconds $(SOAK_SECONDS)

@@ -29,8 +29,12 @@ class Child:
     cwd: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
-    def start(self) -> None:
-        with self.log_path.open("wb") as log:
+    def start(self, note: str | None = None) -> None:
+        """Start the process; with a `note` (a restart) the log is kept and the note added."""
+        with self.log_path.open("ab" if note else "wb") as log:
+            if note:
+                log.write(f"--- make dev: {note} ---\n".encode())
+                log.flush()
             self.process = subprocess.Popen(
                 self.argv,
                 env=dict(self.env),

@@ -49,6 +49,12 @@ def ui_command(config: DevConfig) -> list[str]:
     ]
 
 
-def outbox_command(stream_arn: str, dlq_url: str | None) -> list[str]:
+def outbox_command(
+    stream_arn: str, dlq_url: str | None, checkpoint: Path | None = None
+) -> list[str]:
     argv = [sys.executable, "-m", "devstack.outbox_loop", "--stream-arn", stream_arn]
-    return [*argv, "--dlq-url", dlq_url] if dlq_url else argv
+    if dlq_url:
+        argv += ["--dlq-url", dlq_url]
+    if checkpoint is not None:
+        argv += ["--checkpoint", str(checkpoint)]
+    return argv

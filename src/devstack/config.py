@@ -18,6 +18,9 @@ DEFAULT_UI_PORT = 8501
 DEFAULT_MOTO_PORT = 5000
 # The emulator's stack. Its resource names are stable across runs (see emulator.MOTO_SEED).
 LOCAL_STACK_NAME = "orders-local"
+# A child that exits is started again; this many exits within devstack.run's
+# FAILURE_WINDOW_SECONDS stop the stack.
+DEFAULT_MAX_FAILURES = 5
 
 
 def repo_root() -> Path:
@@ -45,6 +48,7 @@ class DevConfig:
     # Set for `make dev AWS_PROFILE=...`: API and UI against a deployed stack, no emulator.
     aws_profile: str | None
     cloud_stack: str | None
+    max_failures: int = DEFAULT_MAX_FAILURES
 
     @property
     def api_url(self) -> str:
@@ -71,6 +75,13 @@ def _port(value: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a TCP port")
     return port
+
+
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
+    return number
 
 
 def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> DevConfig:
@@ -140,6 +151,14 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         default=env.get("STACK"),
         help="the deployed stack for --aws-profile (env STACK; default from samconfig.toml)",
     )
+    parser.add_argument(
+        "--max-failures",
+        type=_at_least_one,
+        default=env.get("DEV_MAX_FAILURES", DEFAULT_MAX_FAILURES),
+        help="a child that exits this often within a minute stops the stack; before that it "
+        "is restarted with backoff (env DEV_MAX_FAILURES, default %(default)s; 1 stops at "
+        "the first exit)",
+    )
     args = parser.parse_args(argv)
     return DevConfig(
         api_port=int(args.api_port),
@@ -153,4 +172,5 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         ui_script=root / "src" / "ui" / "app.py",
         aws_profile=args.aws_profile or None,
         cloud_stack=args.stack or None,
+        max_failures=int(args.max_failures),
     )

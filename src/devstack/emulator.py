@@ -18,6 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from devstack import emulator_dynamodb
 from devstack.envs import FAKE_CREDENTIALS, REGION
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 # from one seedable generator. Seeding it before the deploy gives the same physical
 # names on every run, so events/local-env.json (for `sam local`) can name them.
 MOTO_SEED = 20261123
-START_TIMEOUT_SECONDS = 10
+STOP_TIMEOUT_SECONDS = 10
 STACK_PARAMETERS = {"NamePrefix": "orders-local", "Stage": "local", "DeletionProtection": "false"}
 
 
@@ -38,32 +39,49 @@ class StackError(RuntimeError):
 
 
 class Emulator:
-    """moto's threaded server on one address; every service on one port, state in memory."""
+    """moto's server on one address; every service on one port, state in memory.
+
+    The server is the one moto's ThreadedMotoServer builds (werkzeug's threaded WSGI
+    server over moto's DomainDispatcherApplication), with DynamoDB made safe for
+    concurrent callers first (devstack.emulator_dynamodb says why and how).
+    """
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
         self._server: Any = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         # Imported here: moto takes ~0.4 s to import, and only this path needs it.
         from moto.moto_api._internal import mock_random
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
 
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        # start() waits for the bind without a timeout, and a failed bind (the port taken
-        # since our check) would leave it waiting for ever: wait for it here, bounded.
-        starter = threading.Thread(target=self._server.start, daemon=True)
-        starter.start()
-        starter.join(START_TIMEOUT_SECONDS)
-        if starter.is_alive():
-            raise StackError(f"the emulator did not start on {self.host}:{self.port}")
+        try:
+            emulator_dynamodb.install()
+        except emulator_dynamodb.UnsupportedMoto as exc:
+            raise StackError(str(exc)) from None
+        app = emulator_dynamodb.serialised(DomainDispatcherApplication(create_backend_app))
+        try:
+            # Binds here, so a port taken since our check is an error now, not a hang.
+            self._server = make_server(self.host, self.port, app, threaded=True)
+        except OSError as exc:
+            raise StackError(
+                f"the emulator did not start on {self.host}:{self.port}: {exc}"
+            ) from None
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
         mock_random.seed(MOTO_SEED)
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.stop()
+            self._server.shutdown()
+            self._server.server_close()
             self._server = None
+        if self._thread is not None:
+            self._thread.join(STOP_TIMEOUT_SECONDS)
+            self._thread = None
 
 
 def cloudformation(endpoint_url: str, timeout: float = 30.0) -> CloudFormationClient:

@@ -35,7 +35,7 @@ def emulator_env(outputs: Mapping[str, str], endpoint_url: str) -> dict[str, str
         **FAKE_CREDENTIALS,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
-        # Read by botocore itself for every client (orders.aws adds nothing for it).
+        # Read by botocore itself for every client (orders.adapters.aws adds nothing for it).
         "AWS_ENDPOINT_URL": endpoint_url,
         # Newer botocore sends DynamoDB (Streams) calls to an account-id endpoint moto does
         # not answer (FACTS.md).

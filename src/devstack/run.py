@@ -2,8 +2,12 @@
 
 Order: check every port, start the UI (the slowest to boot, and it needs nothing
 else to start), start the emulator and deploy the data stack, start the API and the
-outbox loop, wait until each answers, print the URLs. A child that dies stops the
-lot with its log's tail and a non-zero exit; SIGINT or SIGTERM stops the lot with 0.
+outbox loop, wait until each answers, print the URLs.
+
+A child that exits is started again after a backoff (1, 2, 4, 8 s), saying so; the
+data stays, since the emulator lives in this process. A child that exits
+`max_failures` times within FAILURE_WINDOW_SECONDS stops the lot with its log's tail
+and exit 1. SIGINT or SIGTERM stops the lot with 0.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import signal
 import sys
 import time
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -33,6 +38,13 @@ if TYPE_CHECKING:
 READY_TIMEOUT_SECONDS = 60.0
 SUPERVISE_SECONDS = 0.5
 EXIT_PORT_IN_USE = 2
+# Exits older than this are forgiven: a child that ran this long was working.
+FAILURE_WINDOW_SECONDS = 60.0
+FIRST_RESTART_SECONDS = 1.0
+MAX_RESTART_SECONDS = 8.0
+# The outbox loop's read position (devstack.outbox_loop --checkpoint): a restarted loop
+# goes on from it instead of publishing the whole stream again.
+OUTBOX_CHECKPOINT = "outbox.checkpoint.json"
 
 
 class Stop(BaseException):
@@ -45,6 +57,21 @@ class StartError(RuntimeError):
 
 def _raise_stop(signum: int, _frame: Any) -> NoReturn:
     raise Stop(signal.Signals(signum).name)
+
+
+def exit_description(code: int) -> str:
+    """`1`, or `-9 (SIGKILL)` for a process a signal ended."""
+    if code < 0:
+        try:
+            return f"{code} ({signal.Signals(-code).name})"
+        except ValueError:
+            return str(code)
+    return str(code)
+
+
+def restart_delay(failures: int) -> float:
+    """Seconds to wait before the restart that follows the `failures`-th exit."""
+    return float(min(MAX_RESTART_SECONDS, FIRST_RESTART_SECONDS * 2 ** (failures - 1)))
 
 
 def busy_ports(config: DevConfig) -> list[str]:
@@ -75,6 +102,10 @@ class Runner:
         self.children: list[Child] = []
         self.plane: DataPlane | None = None
         self.started = time.monotonic()
+        self.dev_state: state.DevState | None = None
+        # Per child: when it exited within the window, and when it is due to start again.
+        self.failures: dict[str, deque[float]] = {}
+        self.restart_at: dict[str, float] = {}
 
     def say(self, line: str) -> None:
         print(line, flush=True)
@@ -127,23 +158,26 @@ class Runner:
             # the API's, and it reads the stream from the start (TRIM_HORIZON), so it loses
             # nothing written before it runs.
             outputs = plane.outputs
-            command = outbox_command(outputs["TableStreamArn"], outputs.get("OutboxDlqUrl"))
+            checkpoint = config.state_dir / OUTBOX_CHECKPOINT
+            # Left by an earlier run: that emulator and its stream are gone.
+            checkpoint.unlink(missing_ok=True)
+            command = outbox_command(
+                outputs["TableStreamArn"], outputs.get("OutboxDlqUrl"), checkpoint
+            )
             self._spawn("outbox", command, child_env(plane.env))
             self._status("outbox", "running")
-        state.write(
-            config.state_dir,
-            state.DevState(
-                runner_pid=os.getpid(),
-                mode="cloud" if config.cloud else "emulator",
-                api_url=config.api_url,
-                ui_url=config.ui_url if ui else None,
-                endpoint_url=plane.endpoint_url,
-                stack_name=plane.stack_name,
-                outputs=plane.outputs,
-                env=plane.env,
-                children={c.name: c.pid for c in self.children},
-            ),
+        self.dev_state = state.DevState(
+            runner_pid=os.getpid(),
+            mode="cloud" if config.cloud else "emulator",
+            api_url=config.api_url,
+            ui_url=config.ui_url if ui else None,
+            endpoint_url=plane.endpoint_url,
+            stack_name=plane.stack_name,
+            outputs=plane.outputs,
+            env=plane.env,
+            children={c.name: c.pid for c in self.children},
         )
+        state.write(config.state_dir, self.dev_state)
         self._print_ready(ui is not None)
         if config.seed:
             from devstack.seed import seed_orders
@@ -185,11 +219,11 @@ class Runner:
         return child
 
     def _wait_ready(self, checks: dict[str, str]) -> None:
-        """Until every URL answers 200; a child that exits meanwhile is a start error."""
+        """Until every URL answers 200; a child that exits meanwhile is restarted."""
         pending = dict(checks)
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while True:
-            self._check_alive()
+            self._tend()
             for name, url in list(pending.items()):
                 if http_ok(url):
                     del pending[name]
@@ -206,14 +240,46 @@ class Runner:
         child = next(c for c in self.children if c.name == name)
         self.say(f"  {name:<9} pid {child.pid:<7} {what:<16} {_shown(child.log_path)}")
 
-    def _check_alive(self) -> None:
+    def _tend(self) -> None:
+        """Restart children that exited, after their backoff; StartError past the limit."""
+        now = time.monotonic()
         for child in self.children:
-            code = child.exit_code()
-            if code is not None:
+            due = self.restart_at.get(child.name)
+            if due is not None:
+                if now >= due:
+                    self._restart(child)
+                continue
+            exit_code = child.exit_code()
+            if exit_code is None:
+                continue
+            code = exit_description(exit_code)
+            failures = self.failures.setdefault(child.name, deque())
+            failures.append(now)
+            while failures and now - failures[0] > FAILURE_WINDOW_SECONDS:
+                failures.popleft()
+            limit = self.config.max_failures
+            if len(failures) >= limit:
                 raise StartError(
-                    f"{child.name} exited with code {code}; the end of {_shown(child.log_path)}:\n"
-                    + child.tail()
+                    f"{child.name} exited with {code}, {len(failures)} times within "
+                    f"{FAILURE_WINDOW_SECONDS:.0f} s; not restarting it; the end of "
+                    f"{_shown(child.log_path)}:\n" + child.tail()
                 )
+            delay = restart_delay(len(failures))
+            self.restart_at[child.name] = now + delay
+            attempt = f"attempt {len(failures) + 1}/{limit}"
+            self.say(f"{child.name} exited with {code}; restarting in {delay:g} s ({attempt})")
+            logging.getLogger("devstack").warning(
+                "%s exited with %s; restarting in %g s (%s)", child.name, code, delay, attempt
+            )
+
+    def _restart(self, child: Child) -> None:
+        del self.restart_at[child.name]
+        attempt = len(self.failures.get(child.name, ())) + 1
+        child.start(note=f"restarted (attempt {attempt}/{self.config.max_failures})")
+        self._status(child.name, "restarted")
+        if self.dev_state is not None:
+            self.dev_state.children[child.name] = child.pid
+            state.write(self.config.state_dir, self.dev_state)
 
     def _print_ready(self, with_ui: bool) -> None:
         config = self.config
@@ -232,10 +298,10 @@ class Runner:
         self.say("\n".join(lines))
 
     def _supervise(self) -> int:
-        """Wait for a signal (which raises Stop) or a child's death (exit 1)."""
+        """Restart children that exit until a signal (which raises Stop) or the limit (exit 1)."""
         while True:
             try:
-                self._check_alive()
+                self._tend()
             except StartError as exc:
                 print(f"make dev: {exc}", file=sys.stderr, flush=True)
                 return 1

@@ -1,5 +1,10 @@
 """The one place that wires settings -> clients -> adapters -> services.
 
+Every adapter is a parameter with the production one as its default (the AWS
+adapter built from the settings), so a test builds the same container, and the
+same app around it, with in-memory fakes (tests/fakes.py). AWS clients are made
+only for the adapters left to their default.
+
 Settings are read and checked when the container is made, so a bad environment
 still fails at start. The rest (boto3, three clients, the adapters) can be wired on
 first use instead (`lazy=True`, what the Lambda handler asks for): importing boto3
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from orders.settings import Settings, get_settings
@@ -18,28 +24,47 @@ from orders.settings import Settings, get_settings
 if TYPE_CHECKING:
     import boto3
 
+    from orders.adapters.aws import AwsClients
     from orders.adapters.dynamodb import DynamoOrderRepository
     from orders.adapters.eventbridge import EventBridgePublisher
-    from orders.aws import AwsClients
+    from orders.adapters.idempotency import PowertoolsIdempotency
+    from orders.adapters.s3 import S3AttachmentStore
+    from orders.ports import AttachmentStore, EventPublisher, Idempotency, OrderRepository
     from orders.service import OrderService
 
 
 @dataclass(frozen=True, slots=True)
+class Adapters:
+    """One adapter per port; None means the AWS one the settings describe."""
+
+    repository: OrderRepository | None = None
+    attachments: AttachmentStore | None = None
+    publisher: EventPublisher | None = None
+    idempotency: Idempotency | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class _Wired:
-    clients: AwsClients
-    repository: DynamoOrderRepository
-    publisher: EventBridgePublisher
+    clients: AwsClients | None
+    repository: OrderRepository
+    publisher: EventPublisher
     service: OrderService
 
 
 class Container:
     """Settings, and the clients, adapters and service built from them once per process."""
 
-    __slots__ = ("_lock", "_session", "_wired", "settings")
+    __slots__ = ("_adapters", "_lock", "_session", "_wired", "settings")
 
-    def __init__(self, settings: Settings, session: boto3.session.Session | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        session: boto3.session.Session | None = None,
+        adapters: Adapters | None = None,
+    ) -> None:
         self.settings = settings
         self._session = session
+        self._adapters = adapters or Adapters()
         self._lock = threading.Lock()
         self._wired: _Wired | None = None
 
@@ -50,20 +75,23 @@ class Container:
             # uvicorn serves sync routes from a thread pool: two first requests may race.
             with self._lock:
                 if self._wired is None:
-                    self._wired = _wire(self.settings, self._session)
+                    self._wired = _wire(self.settings, self._session, self._adapters)
                 wired = self._wired
         return wired
 
     @property
     def clients(self) -> AwsClients:
-        return self.wire().clients
+        clients = self.wire().clients
+        if clients is None:
+            raise RuntimeError("no AWS clients: every adapter of this container was given")
+        return clients
 
     @property
-    def repository(self) -> DynamoOrderRepository:
+    def repository(self) -> OrderRepository:
         return self.wire().repository
 
     @property
-    def publisher(self) -> EventBridgePublisher:
+    def publisher(self) -> EventPublisher:
         return self.wire().publisher
 
     @property
@@ -76,47 +104,96 @@ def bootstrap(
     session: boto3.session.Session | None = None,
     *,
     lazy: bool = False,
+    repository: OrderRepository | None = None,
+    attachments: AttachmentStore | None = None,
+    publisher: EventPublisher | None = None,
+    idempotency: Idempotency | None = None,
 ) -> Container:
     """Build everything once per process (Lambda execution environment or uvicorn worker).
 
-    lazy=True defers clients, adapters and service to their first use.
+    lazy=True defers clients, adapters and service to their first use. An adapter
+    given replaces the AWS one for its port (tests pass in-memory fakes).
     """
-    container = Container(settings or get_settings(), session)
+    adapters = Adapters(
+        repository=repository, attachments=attachments, publisher=publisher, idempotency=idempotency
+    )
+    container = Container(settings or get_settings(), session, adapters)
     if not lazy:
         container.wire()
     return container
 
 
-def _wire(settings: Settings, session: boto3.session.Session | None) -> _Wired:
-    # Imported here: the adapters import boto3 (see the module docstring).
-    from orders.adapters.dynamodb import DynamoOrderRepository
-    from orders.adapters.eventbridge import EventBridgePublisher
-    from orders.adapters.idempotency import PowertoolsIdempotency
-    from orders.adapters.s3 import S3AttachmentStore
-    from orders.aws import build_clients
+def _wire(settings: Settings, session: boto3.session.Session | None, given: Adapters) -> _Wired:
     from orders.service import AttachmentPolicy, OrderService
 
-    clients = build_clients(settings, session)
-    repository = DynamoOrderRepository(table_name=settings.table_name, client=clients.dynamodb)
-    publisher = EventBridgePublisher(bus_name=settings.event_bus_name, client=clients.events)
+    aws = _AwsAdapters(settings, session)
+    repository = given.repository if given.repository is not None else aws.repository()
+    publisher = given.publisher if given.publisher is not None else aws.publisher()
     service = OrderService(
         repository=repository,
-        attachments=S3AttachmentStore(
-            bucket=settings.bucket_name,
-            kms_key_id=settings.kms_key_id,
-            client=clients.s3,
-            expiry_seconds=settings.presign_expiry_seconds,
-        ),
+        attachments=given.attachments if given.attachments is not None else aws.attachments(),
         publisher=publisher,
-        idempotency=PowertoolsIdempotency(
-            table_name=settings.table_name,
-            client=clients.dynamodb,
-            ttl_seconds=settings.idempotency_ttl_seconds,
-            request_timeout_seconds=settings.request_timeout_seconds,
-        ),
+        idempotency=given.idempotency if given.idempotency is not None else aws.idempotency(),
         attachment_policy=AttachmentPolicy(
             max_bytes=settings.max_attachment_bytes,
             allowed_content_types=settings.allowed_content_types,
         ),
     )
-    return _Wired(clients=clients, repository=repository, publisher=publisher, service=service)
+    return _Wired(
+        clients=aws.built_clients, repository=repository, publisher=publisher, service=service
+    )
+
+
+class _AwsAdapters:
+    """The production adapters, with the clients they share made on the first one asked for.
+
+    The adapters import boto3 (see the module docstring), so each is imported here only
+    when it is built.
+    """
+
+    def __init__(self, settings: Settings, session: boto3.session.Session | None) -> None:
+        self._settings = settings
+        self._session = session
+        self.built_clients: AwsClients | None = None
+
+    @cached_property
+    def _clients(self) -> AwsClients:
+        from orders.adapters import aws
+
+        # Looked up on the module at call time, so a test can count the builds.
+        self.built_clients = aws.build_clients(self._settings, self._session)
+        return self.built_clients
+
+    def repository(self) -> DynamoOrderRepository:
+        from orders.adapters.dynamodb import DynamoOrderRepository
+
+        return DynamoOrderRepository(
+            table_name=self._settings.table_name, client=self._clients.dynamodb
+        )
+
+    def publisher(self) -> EventBridgePublisher:
+        from orders.adapters.eventbridge import EventBridgePublisher
+
+        return EventBridgePublisher(
+            bus_name=self._settings.event_bus_name, client=self._clients.events
+        )
+
+    def attachments(self) -> S3AttachmentStore:
+        from orders.adapters.s3 import S3AttachmentStore
+
+        return S3AttachmentStore(
+            bucket=self._settings.bucket_name,
+            kms_key_id=self._settings.kms_key_id,
+            client=self._clients.s3,
+            expiry_seconds=self._settings.presign_expiry_seconds,
+        )
+
+    def idempotency(self) -> PowertoolsIdempotency:
+        from orders.adapters.idempotency import PowertoolsIdempotency
+
+        return PowertoolsIdempotency(
+            table_name=self._settings.table_name,
+            client=self._clients.dynamodb,
+            ttl_seconds=self._settings.idempotency_ttl_seconds,
+            request_timeout_seconds=self._settings.request_timeout_seconds,
+        )

@@ -1,4 +1,8 @@
-"""What the service needs from the outside world. Adapters implement these; tests fake them."""
+"""What the service needs from the outside world. Adapters implement these; tests fake them.
+
+Every port may raise DependencyUnavailable: the one failure that belongs to no rule of
+the domain, only to the dependency behind the port.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,16 @@ if TYPE_CHECKING:
     )
 
 
+class DependencyUnavailable(Exception):
+    """A dependency failed after the bounded retries: a 503, not the caller's fault."""
+
+    def __init__(self, dependency: str, operation: str, reason: str) -> None:
+        super().__init__(f"{dependency} {operation} failed: {reason}")
+        self.dependency = dependency
+        self.operation = operation
+        self.reason = reason
+
+
 class OrderRepository(Protocol):
     def add(self, order: Order, event: OrderEvent, *, fingerprint: str | None = None) -> None:
         """Store a new order and its event in one transaction, only if the id is free.
@@ -32,13 +46,13 @@ class OrderRepository(Protocol):
     def save_transition(self, order: Order, *, expected_version: int, event: OrderEvent) -> None:
         """Store the changed order and its event atomically, only if still at expected_version."""
 
-    def page(self, query: OrderQuery) -> OrderPage:
+    def list_orders(self, query: OrderQuery) -> OrderPage:
         """A page of orders, newest first, by key or index queries only."""
 
     def events(self, order_id: str) -> list[StoredEvent]:
         """The outbox records of an order, oldest first."""
 
-    def mark_published(self, *, order_id: str, sort_key: str, bus_event_id: str) -> None:
+    def mark_published(self, event: StoredEvent, *, bus_event_id: str) -> None:
         """Record that the bus accepted an outbox record."""
 
     def ping(self) -> None:
@@ -51,7 +65,7 @@ class AttachmentStore(Protocol):
     ) -> AttachmentUpload:
         """A presigned POST the client uploads one file with."""
 
-    def for_order(self, order_id: str) -> list[Attachment]:
+    def list_attachments(self, order_id: str) -> list[Attachment]:
         """The order's attachments with presigned download URLs."""
 
     def ping(self) -> None:

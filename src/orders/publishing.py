@@ -1,4 +1,7 @@
-"""Outbox publishing: stream records of new outbox items -> EventBridge entries.
+"""Outbox publishing: new outbox records -> EventBridge entries.
+
+The records come from the table's stream (orders.adapters.stream reads them).
+Each is sent with its stored detail, at the time the event happened.
 
 Delivery is at least once: an entry the bus refuses is sent again once at once,
 and what still fails is reported back so the stream redelivers it. Consumers
@@ -7,50 +10,17 @@ de-duplicate on detail.event_id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from orders.adapters.dynamodb import EVENT_PREFIX
-from orders.domain.errors import DependencyUnavailable
 from orders.domain.model import now
 from orders.observability import MetricName, count, logger, milliseconds
+from orders.ports import DependencyUnavailable
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
-        DynamoDBRecord,
-    )
-
+    from orders.domain.model import StoredEvent
     from orders.ports import EventPublisher, OrderRepository
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRecord:
-    sequence_number: str
-    order_id: str
-    sort_key: str
-    event_id: str
-    detail_type: str
-    detail: str
-    occurred_at: datetime
-
-
-def outbox_record(record: DynamoDBRecord) -> OutboxRecord | None:
-    """The outbox item a stream record inserted, or None for any other change."""
-    if record.event_name is None or record.event_name.name != "INSERT" or record.dynamodb is None:
-        return None
-    image = record.dynamodb.new_image
-    if not str(image.get("sk", "")).startswith(EVENT_PREFIX):
-        return None
-    return OutboxRecord(
-        sequence_number=record.dynamodb.sequence_number or "",
-        order_id=image["order_id"],
-        sort_key=image["sk"],
-        event_id=image["event_id"],
-        detail_type=image["detail_type"],
-        detail=image["detail"],
-        occurred_at=datetime.fromisoformat(image["occurred_at"]),
-    )
 
 
 class OutboxPublisher:
@@ -61,69 +31,68 @@ class OutboxPublisher:
         self._repo = repository
         self._source = source
 
-    def publish(self, records: list[OutboxRecord]) -> set[str]:
-        """Send the records to the bus; the sequence numbers of those that did not get there."""
-        pending = records
+    def publish(self, events: list[StoredEvent]) -> set[str]:
+        """Send the events to the bus; the ids of those that did not get there."""
+        pending = events
         # One immediate resend for entries the bus refused (botocore does not retry
         # partial failures); anything left goes back to the stream's own retries.
         for attempt in (1, 2):
             if not pending:
                 break
             pending = self._send(pending, attempt)
-        for record in pending:
+        for event in pending:
             logger.error(
                 "outbox event not published",
-                order_id=record.order_id,
-                event_id=record.event_id,
-                detail_type=record.detail_type,
+                order_id=event.order_id,
+                event_id=event.id,
+                detail_type=event.detail_type,
             )
         count(MetricName.OUTBOX_FAILED, len(pending))
-        return {r.sequence_number for r in pending}
+        return {e.id for e in pending}
 
-    def _send(self, records: list[OutboxRecord], attempt: int) -> list[OutboxRecord]:
-        entries = [self._entry(r) for r in records]
+    def _send(self, events: list[StoredEvent], attempt: int) -> list[StoredEvent]:
+        entries = [self._entry(e) for e in events]
         try:
             results = self._publisher.publish(entries)
         except DependencyUnavailable as exc:
             logger.warning(
-                "outbox publish failed", attempt=attempt, reason=exc.reason, entries=len(records)
+                "outbox publish failed", attempt=attempt, reason=exc.reason, entries=len(events)
             )
-            return records
+            return events
         failed = []
-        for record, bus_event_id in zip(records, results, strict=True):
+        for event, bus_event_id in zip(events, results, strict=True):
             if bus_event_id is None:
-                failed.append(record)
+                failed.append(event)
                 continue
-            self._published(record, bus_event_id)
+            self._published(event, bus_event_id)
         if failed:
             logger.warning(
-                "bus refused entries", attempt=attempt, failed=len(failed), sent=len(records)
+                "bus refused entries", attempt=attempt, failed=len(failed), sent=len(events)
             )
         return failed
 
-    def _published(self, record: OutboxRecord, bus_event_id: str) -> None:
+    def _published(self, event: StoredEvent, bus_event_id: str) -> None:
         count(MetricName.OUTBOX_PUBLISHED)
-        milliseconds(MetricName.OUTBOX_AGE, (now() - record.occurred_at).total_seconds() * 1000)
+        age = now() - datetime.fromisoformat(event.occurred_at)
+        milliseconds(MetricName.OUTBOX_AGE, age.total_seconds() * 1000)
         logger.info(
             "outbox event published",
-            order_id=record.order_id,
-            event_id=record.event_id,
-            detail_type=record.detail_type,
+            order_id=event.order_id,
+            event_id=event.id,
+            detail_type=event.detail_type,
             bus_event_id=bus_event_id,
         )
         try:
-            self._repo.mark_published(
-                order_id=record.order_id, sort_key=record.sort_key, bus_event_id=bus_event_id
-            )
+            self._repo.mark_published(event, bus_event_id=bus_event_id)
         except DependencyUnavailable:
             # The event is on the bus; only its receipt is missing. Never resend for that.
-            logger.warning("could not record publication", event_id=record.event_id)
+            logger.warning("could not record publication", event_id=event.id)
 
-    def _entry(self, record: OutboxRecord) -> dict[str, Any]:
+    def _entry(self, event: StoredEvent) -> dict[str, Any]:
         return {
             "Source": self._source,
-            "DetailType": record.detail_type,
-            "Detail": record.detail,
-            "Time": record.occurred_at,
+            "DetailType": event.detail_type,
+            "Detail": json.dumps(event.detail, separators=(",", ":")),
+            "Time": datetime.fromisoformat(event.occurred_at),
             "Resources": [],
         }

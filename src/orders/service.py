@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from orders.domain.errors import (
     AttachmentRejected,
-    DependencyUnavailable,
     IdempotencyConflict,
     OrderExists,
     VersionConflict,
@@ -21,6 +20,7 @@ from orders.domain.model import (
     request_fingerprint,
 )
 from orders.observability import MetricName, count, logger
+from orders.ports import DependencyUnavailable
 
 if TYPE_CHECKING:
     from orders.domain.model import (
@@ -146,8 +146,8 @@ class OrderService:
     def get(self, order_id: str) -> Order:
         return self._repo.get(order_id)
 
-    def page(self, query: OrderQuery) -> OrderPage:
-        return self._repo.page(query)
+    def list_orders(self, query: OrderQuery) -> OrderPage:
+        return self._repo.list_orders(query)
 
     def change_status(
         self, order_id: str, target: OrderStatus, *, expected_version: int | None = None
@@ -187,7 +187,7 @@ class OrderService:
         self._repo.get(order_id)  # a 404 for an unknown order, not an empty list
         return self._repo.events(order_id)
 
-    def request_upload(
+    def create_attachment(
         self, order_id: str, *, filename: str, content_type: str, size: int | None
     ) -> AttachmentUpload:
         if content_type not in self._policy.allowed_content_types:
@@ -207,9 +207,9 @@ class OrderService:
             max_bytes=self._policy.max_bytes,
         )
 
-    def attachments(self, order_id: str) -> list[Attachment]:
+    def list_attachments(self, order_id: str) -> list[Attachment]:
         self._repo.get(order_id)
-        return self._attachments.for_order(order_id)
+        return self._attachments.list_attachments(order_id)
 
     def readiness(self) -> dict[str, str]:
         """Each dependency's state, checked at the same time: 'ok' or why it failed."""

@@ -84,7 +84,8 @@ def test_aws_clients_are_made_on_the_first_request_that_needs_them(
     world: World, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A cold start that answers health or docs pays for no boto3 client; later ones reuse them."""
-    from orders import aws, lambda_handler
+    from orders import lambda_handler
+    from orders.adapters import aws
 
     made: list[str] = []
     real_build_clients = aws.build_clients

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from fastapi.testclient import TestClient
 
+from orders.adapters.keys import EVENT_PREFIX, order_pk
 from tests.contract.conftest import ORDER_ID, samples
 from tests.contract.replay import EVENTS_DIR, load_event
 from tests.support import REGION, TABLE
@@ -107,7 +108,7 @@ def test_outbox_handler_publishes_the_outbox_insert_and_ignores_the_rest(
     outbox_insert = next(
         r
         for r in batch["Records"]
-        if r["eventName"] == "INSERT" and _image(r)["sk"]["S"].startswith("EVENT#")
+        if r["eventName"] == "INSERT" and _image(r)["sk"]["S"].startswith(EVENT_PREFIX)
     )
     # When the stream delivers the sample batch
     result = outbox.handler(batch, lambda_context)  # type: ignore[arg-type]
@@ -149,7 +150,7 @@ def test_eventbridge_sample_has_the_shape_consumers_receive(
         "/api/orders", json={"customer": "globex", "product": "gadget", "quantity": 2}
     )
     assert created.status_code == 201
-    pk = f"ORDER#{created.json()['id']}"
+    pk = order_pk(created.json()["id"])
     records = [r for r in stream_records(world) if r["dynamodb"]["Keys"]["pk"]["S"] == pk]
     assert [r["eventName"] for r in records] == ["INSERT", "INSERT"]  # the order, its outbox item
     # When the outbox handler gets them, as Lambda would deliver them

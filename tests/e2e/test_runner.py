@@ -1,8 +1,10 @@
-"""How the runner behaves as a process: clashes, signals, a child that dies."""
+"""How the runner behaves as a process: clashes, signals, children that die and come back."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -148,16 +150,105 @@ def test_with_a_profile_the_api_runs_against_a_deployed_stack(
         assert local.stop() == 0
 
 
-def test_a_child_that_dies_stops_the_stack_with_its_log(
+def wait_for_line(stack: DevStack, text: str, timeout: float = 30) -> str:
+    """The first line of the runner's output containing `text`, waiting up to `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in list(stack.output):
+            if text in line:
+                return line
+        time.sleep(0.1)
+    raise AssertionError(f"no line with {text!r} in:\n" + "".join(stack.output))
+
+
+def current_children(stack: DevStack) -> dict[str, int]:
+    return dict(json.loads((stack.state_dir / "state.json").read_text())["children"])
+
+
+def test_a_killed_api_and_outbox_come_back_and_the_data_stays(tmp_path: Path) -> None:
+    stack = start(tmp_path, "--no-ui")
+    try:
+        api = httpx.Client(base_url=f"{stack.api_url}/api", timeout=10)
+        before = api.post("/orders", json={"customer": "c", "product": "p", "quantity": 1})
+        assert before.status_code == 201, before.text
+        order = before.json()
+        old = dict(stack.children)
+
+        # When the API and the outbox loop are killed
+        os.kill(old["api"], signal.SIGKILL)
+        os.kill(old["outbox"], signal.SIGKILL)
+
+        # Then the runner says so and starts them again, after a backoff
+        assert "restarting in 1 s (attempt 2/5)" in wait_for_line(stack, "api exited with -9")
+        assert "restarting in 1 s (attempt 2/5)" in wait_for_line(stack, "outbox exited with -9")
+        deadline = time.monotonic() + 30
+        fetched = None
+        while time.monotonic() < deadline:
+            try:
+                fetched = api.get(f"/orders/{order['id']}")
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        # and the order written before is still there (the emulator is the runner's)
+        assert fetched is not None
+        assert fetched.status_code == 200
+        assert fetched.json() == order
+        new = current_children(stack)
+        assert new["api"] != old["api"]
+        assert alive(new["api"])
+        assert alive(new["outbox"])
+        # and the restarted outbox loop publishes new events, from its checkpoint: the
+        # first order's event is not published a second time
+        after = api.post("/orders", json={"customer": "c", "product": "p", "quantity": 1})
+        assert after.status_code == 201
+        events: list[dict[str, object]] = []
+        while time.monotonic() < deadline:
+            events = api.get(f"/orders/{after.json()['id']}/events").json()["items"]
+            if events and all(e["published_at"] for e in events):
+                break
+            time.sleep(0.3)
+        assert events
+        assert all(e["published_at"] for e in events)
+        first = api.get(f"/orders/{order['id']}/events").json()["items"]
+        assert len(first) == 1
+        outbox_log = (tmp_path / "outbox.log").read_text()
+        assert outbox_log.count(f'"event_id":"{first[0]["id"]}"') == 1
+        assert stack.process.poll() is None
+    finally:
+        running = current_children(stack)
+        assert stack.stop() == 0, "".join(stack.output)
+    assert not [name for name, pid in running.items() if alive(pid)]
+
+
+def test_a_child_that_keeps_failing_stops_the_stack_after_the_limit(
     profile_env: dict[str, str], tmp_path: Path
 ) -> None:
     # Against a "deployed" stack: the same supervision, without an emulator to start.
-    stack = against_profile(tmp_path / "state", profile_env)
+    stack = against_profile(tmp_path / "state", profile_env, "--no-ui", "--max-failures", "2")
+    api_port = int(stack.api_url.rsplit(":", 1)[1])
     others = {name: pid for name, pid in stack.children.items() if name != "api"}
 
-    os.kill(stack.children["api"], signal.SIGKILL)
+    # When the API dies and its port is taken before it can come back
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        os.kill(stack.children["api"], signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                taken.bind(("127.0.0.1", api_port))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        taken.listen()
 
-    assert stack.process.wait(20) == 1
+        # Then it is restarted once, fails again, and the stack stops with its log's tail
+        assert stack.process.wait(60) == 1
+
     time.sleep(0.2)  # the output pump catches up
-    assert "api exited with code -9" in "".join(stack.output)
+    output = "".join(stack.output)
+    assert "api exited with -9 (SIGKILL); restarting in 1 s (attempt 2/2)" in output
+    assert re.search(r"api exited with \d+, 2 times within 60 s; not restarting it", output)
+    assert "address already in use" in output.lower()
     assert not [name for name, pid in others.items() if alive(pid)]

@@ -13,6 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from orders.adapters.keys import EVENT_PREFIX
+from orders.app import API_PREFIX
 from tests.infra import cfn
 from tests.infra.tooling import RAW_TEMPLATES, SCENARIOS
 
@@ -28,7 +30,8 @@ SERVICE_ENV = {
 }  # fmt: skip
 OUTBOX_FILTER = {
     "eventName": ["INSERT"],
-    "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "EVENT#"}]}}},
+    # The template repeats the table's outbox prefix; this ties the copy to the code.
+    "dynamodb": {"Keys": {"sk": {"S": [{"prefix": EVENT_PREFIX}]}}},
 }
 
 
@@ -185,7 +188,7 @@ def test_http_api_routes_the_api_root_and_everything_under_it(
     """{proxy+} needs one more segment, so GET /api (service info) needs its own route."""
     api = expanded["lambda"]["Resources"]["HttpApi"]["Properties"]
     paths = set(api["Body"]["paths"])
-    assert {"/api", "/api/{proxy+}"} <= paths
+    assert {API_PREFIX, f"{API_PREFIX}/{{proxy+}}"} <= paths
 
 
 def test_lambda_function_environment(expanded: dict[str, dict[str, Any]]) -> None:
@@ -268,7 +271,7 @@ def test_fargate_alb_default_404_and_both_rules() -> None:
     assert action["Type"] == "fixed-response"
     assert action["FixedResponseConfig"]["StatusCode"] == "404"
     groups = cfn.by_type(stack, "AWS::ElasticLoadBalancingV2::TargetGroup")
-    assert groups["ApiTargetGroup"]["Properties"]["HealthCheckPath"] == "/api/health"
+    assert groups["ApiTargetGroup"]["Properties"]["HealthCheckPath"] == f"{API_PREFIX}/health"
     assert groups["UiTargetGroup"]["Properties"]["HealthCheckPath"] == "/_stcore/health"
     # /api itself (the service root, served on the Lambda target too) goes to the API.
     for path in ("/api", "/api/", "/api/health", "/api/orders/o-1/status"):

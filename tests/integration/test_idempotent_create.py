@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from orders.domain.model import order_id_for
@@ -139,3 +140,64 @@ def test_a_create_without_a_key_is_not_deduplicated(client: TestClient, app: Fas
     assert a.status_code == b.status_code == 201
     assert a.json()["id"] != b.json()["id"]
     assert len(orders_of(app, "acme")) == 2
+
+
+def test_an_idempotency_store_failure_is_503_and_logged_with_its_cause(
+    app: FastAPI, client: TestClient
+) -> None:
+    """Powertools wraps the SDK's error, so the adapter itself must log it."""
+    import io
+    import json
+
+    from botocore.exceptions import EndpointConnectionError
+
+    from orders.observability import logger
+
+    def down(**_: object) -> None:
+        raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    app.state.container.clients.dynamodb.meta.events.register_first(
+        "before-send.dynamodb.PutItem", down
+    )
+    stream = io.StringIO()
+    old = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        response = client.post("/api/orders", json=BODY, headers={"Idempotency-Key": "store-down"})
+    finally:
+        logger.registered_handler.setStream(old)  # type: ignore[attr-defined]
+    assert response.status_code == 503
+    assert response.json()["type"] == "urn:orders:problem:dependency-unavailable"
+    records = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    failures = [r for r in records if r.get("message") == "dependency call failed"]
+    assert len(failures) == 1, records
+    assert failures[0]["dependency"] == "dynamodb"
+    assert failures[0]["operation"] == "idempotency"
+    assert failures[0]["error"] == "EndpointConnectionError"
+
+
+def test_a_key_recorded_on_lambda_replays_under_uvicorn(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record's key must not depend on where the first request ran (a switch drill)."""
+    # Given a create recorded by the Lambda function (Powertools reads its name from here)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "orders-ApiFunction-1A2B3C")
+    first = client.post("/api/orders", json=BODY, headers={"Idempotency-Key": "moved"})
+    assert first.status_code == 201
+    # When the retry reaches the container, where no function name is set
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME")
+    again = client.post("/api/orders", json=BODY, headers={"Idempotency-Key": "moved"})
+    # Then Powertools' own record replays it
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    ddb = app.state.container.clients.dynamodb
+    keys = [
+        item["sk"]["S"]
+        for item in ddb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "IDEMPOTENCY"}},
+        )["Items"]
+    ]
+    assert len(keys) == 1
+    assert keys[0].startswith("orders.create#")

@@ -11,6 +11,7 @@ import binascii
 import json
 from typing import Any
 
+from orders.adapters.keys import ORDER_PREFIX
 from orders.domain.errors import InvalidCursor
 
 MAX_CURSOR_LENGTH = 2048
@@ -46,6 +47,6 @@ def decode(
         raise InvalidCursor
     if any(keys.get(name) != value for name, value in fixed.items()):
         raise InvalidCursor
-    if not keys["pk"].startswith("ORDER#"):
+    if not keys["pk"].startswith(ORDER_PREFIX):
         raise InvalidCursor
     return {name: {"S": value} for name, value in keys.items()}

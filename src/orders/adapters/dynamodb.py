@@ -1,6 +1,6 @@
 """Orders, their outbox events and idempotency records in one DynamoDB table.
 
-Item layout (single table, key pk/sk):
+Item layout (single table, key pk/sk; the prefixes are spelled in adapters/keys.py):
   order   pk=ORDER#<id>  sk=ORDER                    + entity, status, customer, created_key,
                                                      request_fingerprint (created with a key)
   event   pk=ORDER#<id>  sk=EVENT#<occurred>#<id>    outbox record; the stream publishes INSERTs
@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from orders.adapters import cursor
 from orders.adapters.errors import dependency, error_code
+from orders.adapters.keys import EVENT_PREFIX, ORDER_SK, order_pk
 from orders.domain.errors import (
     IdempotencyInProgress,
     OrderExists,
@@ -35,10 +36,10 @@ from orders.domain.model import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
-ORDER_SK = "ORDER"
-EVENT_PREFIX = "EVENT#"
 ENTITY = "ORDER"
 # The create request's fingerprint, kept on an order made with an Idempotency-Key.
 FINGERPRINT_ATTR = "request_fingerprint"
@@ -47,10 +48,6 @@ MAX_QUERY_ROUNDS = 10
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-
-
-def order_pk(order_id: str) -> str:
-    return f"ORDER#{order_id}"
 
 
 def _created_key(order: Order) -> str:
@@ -82,10 +79,15 @@ def order_from_item(item: dict[str, Any]) -> Order:
     return Order.from_public({k: _deserializer.deserialize(v) for k, v in item.items()})
 
 
+def event_sort_key(event: OrderEvent) -> str:
+    """The outbox item's sort key: after its order's, in the order the events happened."""
+    return f"{EVENT_PREFIX}{event.occurred_at.isoformat()}#{event.id}"
+
+
 def event_item(event: OrderEvent) -> dict[str, Any]:
     item = {
         "pk": order_pk(event.order_id),
-        "sk": f"{EVENT_PREFIX}{event.occurred_at.isoformat()}#{event.id}",
+        "sk": event_sort_key(event),
         "entity": "EVENT",
         "event_id": event.id,
         "order_id": event.order_id,
@@ -97,9 +99,15 @@ def event_item(event: OrderEvent) -> dict[str, Any]:
 
 
 def stored_event_from_item(item: dict[str, Any]) -> StoredEvent:
-    data = {k: _deserializer.deserialize(v) for k, v in item.items()}
+    return stored_event({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+
+def stored_event(data: Mapping[str, Any]) -> StoredEvent:
+    """An outbox item's attributes (already plain values, as the stream gives them)."""
     return StoredEvent(
         id=data["event_id"],
+        order_id=data["order_id"],
+        key=data["sk"],
         detail_type=data["detail_type"],
         occurred_at=data["occurred_at"],
         detail=json.loads(data["detail"]),
@@ -205,7 +213,7 @@ class DynamoOrderRepository:
         except _Stale:
             raise VersionConflict(order.id, expected_version, None) from None
 
-    def page(self, query: OrderQuery) -> OrderPage:
+    def list_orders(self, query: OrderQuery) -> OrderPage:
         index, key_attr, key_value = _index_for(query)
         params: dict[str, Any] = {
             "TableName": self._table,
@@ -257,12 +265,12 @@ class DynamoOrderRepository:
         with dependency("dynamodb", "Query", order_id=order_id):
             return [stored_event_from_item(item) for page in pages for item in page["Items"]]
 
-    def mark_published(self, *, order_id: str, sort_key: str, bus_event_id: str) -> None:
-        with dependency("dynamodb", "UpdateItem", order_id=order_id):
+    def mark_published(self, event: StoredEvent, *, bus_event_id: str) -> None:
+        with dependency("dynamodb", "UpdateItem", order_id=event.order_id):
             try:
                 self._client.update_item(
                     TableName=self._table,
-                    Key={"pk": {"S": order_pk(order_id)}, "sk": {"S": sort_key}},
+                    Key={"pk": {"S": order_pk(event.order_id)}, "sk": {"S": event.key}},
                     UpdateExpression="SET published_at = :at, bus_event_id = :bus",
                     ConditionExpression="attribute_exists(pk)",
                     ExpressionAttributeValues={

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orders.domain.errors import DependencyUnavailable
 from orders.observability import logger
+from orders.ports import DependencyUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -15,11 +15,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from orders.domain.errors import (
-    DependencyUnavailable,
-    IdempotencyConflict,
-    IdempotencyInProgress,
-)
+from orders.domain.errors import IdempotencyConflict, IdempotencyInProgress
+from orders.observability import logger
+from orders.ports import DependencyUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,6 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 REPLAY_MARK = "__idempotent_replay__"
+KEY_PREFIX = "orders.create"
 
 
 class _Deadline:
@@ -86,6 +85,10 @@ class PowertoolsIdempotency:
             data_keyword_argument="request",
             persistence_store=self._store,
             config=self._config,
+            # Powertools prefixes keys with the Lambda function's name by default, so a
+            # key recorded on Lambda would not replay under uvicorn (or after a rename):
+            # one fixed prefix makes a key mean the same on every target.
+            key_prefix=KEY_PREFIX,
         )(create_order)
         try:
             result: dict[str, Any] = guarded(request={"key": key, "payload": payload})
@@ -94,6 +97,16 @@ class PowertoolsIdempotency:
         except IdempotencyAlreadyInProgressError:
             raise IdempotencyInProgress from None
         except IdempotencyPersistenceLayerError as exc:
+            # Powertools wraps the SDK error, so adapters.errors.dependency() never saw it:
+            # log it here, once, with what the operator needs to find the failing call.
+            cause = exc.__cause__ or exc
+            logger.error(
+                "dependency call failed",
+                dependency="dynamodb",
+                operation="idempotency",
+                error=type(cause).__name__,
+                reason=str(cause)[:300],
+            )
             raise DependencyUnavailable("dynamodb", "idempotency", str(exc)) from exc
         replayed = bool(result.pop(REPLAY_MARK, False))
         return result, replayed

@@ -61,7 +61,7 @@ class S3AttachmentStore:
             max_bytes=max_bytes,
         )
 
-    def for_order(self, order_id: str) -> list[Attachment]:
+    def list_attachments(self, order_id: str) -> list[Attachment]:
         prefix = attachment_prefix(order_id)
         paginator = self._client.get_paginator("list_objects_v2")
         attachments = []

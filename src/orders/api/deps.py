@@ -1,10 +1,14 @@
-"""FastAPI dependencies: the process's service, reached through app state."""
+"""FastAPI dependencies shared by the routers: the process's service, the caller, the order id."""
 
+import re
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
+from orders.domain.errors import OrderNotFound
 from orders.service import ANONYMOUS, OrderService
+
+_ORDER_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def _service(request: Request) -> OrderService:
@@ -26,3 +30,16 @@ def _caller(request: Request) -> str:
 
 
 CallerDep = Annotated[str, Depends(_caller)]
+
+
+def _order_id(
+    order_id: Annotated[str, Path(description="Order id (32 hex characters)")],
+) -> str:
+    # An id of another shape names no order: a 404 like any unknown id (not a 422: the
+    # URL is well formed, there is just nothing there), answered without a table call.
+    if not _ORDER_ID.fullmatch(order_id):
+        raise OrderNotFound(order_id[:64])
+    return order_id
+
+
+OrderId = Annotated[str, Depends(_order_id)]

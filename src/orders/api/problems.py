@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from orders import ports
+from orders.api.conditions import PreconditionFailed
 from orders.domain import errors
 from orders.observability import logger
 
@@ -20,12 +22,12 @@ if TYPE_CHECKING:
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:orders:problem:"
 
-# domain error -> (status, slug). Anything else is a 500 with no detail.
+# domain error (or the API's own 412) -> (status, slug). Anything else is a 500 with no detail.
 _DOMAIN: dict[type[Exception], tuple[int, str]] = {
     errors.OrderNotFound: (404, "not-found"),
     errors.IllegalTransition: (409, "illegal-transition"),
     errors.VersionConflict: (409, "version-conflict"),
-    errors.PreconditionFailed: (412, "precondition-failed"),
+    PreconditionFailed: (412, "precondition-failed"),
     errors.InvalidCursor: (400, "invalid-cursor"),
     errors.IdempotencyConflict: (422, "idempotency-key-reused"),
     errors.IdempotencyInProgress: (409, "idempotency-in-progress"),
@@ -113,7 +115,7 @@ def allowed_methods(request: Request) -> str:
     """Every method the OpenAPI document declares at this path (RFC 9110 Allow).
 
     Starlette names only the methods of the first route that matched the path, but
-    GET and POST /api/orders are two routes; the document is the one complete list.
+    GET and POST .../orders are two routes; the document is the one complete list.
     """
     root = request.scope.get("root_path", "")
     path = request.url.path.removeprefix(root) if root else request.url.path
@@ -133,7 +135,7 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, errors.IllegalTransition):
         extra = {"current_status": exc.current, "allowed_transitions": exc.allowed}
-    if isinstance(exc, errors.VersionConflict | errors.PreconditionFailed) and exc.actual:
+    if isinstance(exc, errors.VersionConflict | PreconditionFailed) and exc.actual:
         extra = {"current_version": exc.actual}
     headers = None
     if isinstance(exc, errors.IdempotencyInProgress):
@@ -143,7 +145,7 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _dependency(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, errors.DependencyUnavailable)
+    assert isinstance(exc, ports.DependencyUnavailable)
     # Already logged with context by the adapter; the caller learns which dependency, not why.
     return problem(
         503,
@@ -165,5 +167,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     for error_type in _DOMAIN:
         app.add_exception_handler(error_type, _domain)
-    app.add_exception_handler(errors.DependencyUnavailable, _dependency)
+    app.add_exception_handler(ports.DependencyUnavailable, _dependency)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,8 +1,8 @@
-"""/api/orders/{id}/attachments: presigned upload and download URLs."""
+"""/orders/{id}/attachments (under the API prefix): presigned upload and download URLs."""
 
 from fastapi import APIRouter
 
-from orders.api.deps import ServiceDep
+from orders.api.deps import OrderId, ServiceDep
 from orders.api.models import (
     AttachmentCreate,
     AttachmentList,
@@ -11,7 +11,6 @@ from orders.api.models import (
     PresignedPost,
 )
 from orders.api.responses import COMMON, problem_responses
-from orders.api.routes_orders import OrderId
 
 router = APIRouter(prefix="/orders/{order_id}/attachments", tags=["attachments"], responses=COMMON)
 
@@ -25,7 +24,7 @@ router = APIRouter(prefix="/orders/{order_id}/attachments", tags=["attachments"]
 def create_attachment(
     order_id: OrderId, body: AttachmentCreate, service: ServiceDep
 ) -> AttachmentUploadPublic:
-    upload = service.request_upload(
+    upload = service.create_attachment(
         order_id, filename=body.filename, content_type=body.content_type, size=body.size
     )
     return AttachmentUploadPublic(
@@ -44,6 +43,6 @@ def list_attachments(order_id: OrderId, service: ServiceDep) -> AttachmentList:
     return AttachmentList(
         items=[
             AttachmentPublic.model_validate(a, from_attributes=True)
-            for a in service.attachments(order_id)
+            for a in service.list_attachments(order_id)
         ]
     )

@@ -1,4 +1,4 @@
-"""/api, /api/health, /api/ready."""
+"""The API root, /health and /ready (all under the API prefix that orders.app mounts)."""
 
 from fastapi import APIRouter, Request, Response
 
@@ -12,16 +12,17 @@ router = APIRouter(tags=["meta"], responses=problem_responses(500))
 
 @router.get("", summary="Service name, version and links")
 async def root(request: Request) -> ServiceInfo:
-    base = request.scope.get("root_path", "") + "/api"
+    # Paths from the app's own routes, so the prefix is written in one place (orders.app).
+    app, root = request.app, request.scope.get("root_path", "")
     return ServiceInfo(
         name="orders",
         version=__version__,
         links={
-            "orders": f"{base}/orders",
-            "health": f"{base}/health",
-            "ready": f"{base}/ready",
-            "openapi": f"{base}/openapi.json",
-            "docs": f"{base}/docs",
+            "orders": root + app.url_path_for("list_orders"),
+            "health": root + app.url_path_for("health"),
+            "ready": root + app.url_path_for("ready"),
+            "openapi": root + app.openapi_url,
+            "docs": root + app.docs_url,
         },
     )
 

@@ -1,12 +1,17 @@
-"""/api/orders: create, read, list, change status, cancel, events."""
+"""/orders (under the API prefix): create, read, list, change status, cancel, events."""
 
-import re
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
-from orders.api.deps import CallerDep, ServiceDep
+from orders.api.conditions import (
+    Precondition,
+    PreconditionFailed,
+    etag,
+    none_match,
+    precondition,
+)
+from orders.api.deps import CallerDep, OrderId, ServiceDep
 from orders.api.models import (
     CancelRequest,
     EventList,
@@ -17,26 +22,12 @@ from orders.api.models import (
     StatusUpdate,
 )
 from orders.api.responses import COMMON, problem_responses
-from orders.domain.errors import OrderNotFound, PreconditionFailed, VersionConflict
+from orders.domain.errors import VersionConflict
 from orders.domain.model import Order, OrderQuery, OrderStatus
 from orders.service import NewOrder, OrderService
 
 router = APIRouter(prefix="/orders", tags=["orders"], responses=COMMON)
 
-_ORDER_ID = re.compile(r"[0-9a-f]{32}")
-
-
-def _order_id(
-    order_id: Annotated[str, Path(description="Order id (32 hex characters)")],
-) -> str:
-    # An id of another shape names no order: a 404 like any unknown id (not a 422: the
-    # URL is well formed, there is just nothing there), answered without a table call.
-    if not _ORDER_ID.fullmatch(order_id):
-        raise OrderNotFound(order_id[:64])
-    return order_id
-
-
-OrderId = Annotated[str, Depends(_order_id)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -64,7 +55,6 @@ IfNoneMatch = Annotated[
         description='ETags you hold, e.g. "3": a 304 with no body while one is current',
     ),
 ]
-_ETAG = re.compile(r'^(?:W/)?"?(\d{1,10})"?$')
 # Orders belong to a customer: no shared cache may keep one (private). A client may keep
 # it but must revalidate before each use (no-cache), since its status changes at any
 # time; If-None-Match makes that revalidation a bodiless 304.
@@ -75,36 +65,9 @@ def public(order: Order) -> OrderPublic:
     return OrderPublic.model_validate(order.public())
 
 
-def etag(order: Order) -> str:
-    return f'"{order.version}"'
-
-
 def _with_etag(response: Response, order: Order) -> OrderPublic:
     response.headers["ETag"] = etag(order)
     return public(order)
-
-
-@dataclass(frozen=True, slots=True)
-class Precondition:
-    """The version a writer read, and where it said so (If-Match is a 412, the body a 409)."""
-
-    version: int | None
-    from_header: bool
-
-
-def precondition(if_match: str | None, body_version: int | None) -> Precondition:
-    """From If-Match or the body's `version`; both must agree. Neither (or If-Match: *) is fine."""
-    header_version = None
-    if if_match is not None and if_match.strip() != "*":
-        match = _ETAG.match(if_match.strip())
-        if match is None:
-            raise HTTPException(400, 'If-Match must be an ETag this API issued, e.g. "3"')
-        header_version = int(match.group(1))
-    if header_version is not None and body_version is not None and header_version != body_version:
-        raise HTTPException(400, "If-Match and version disagree; send one of them")
-    if header_version is not None:
-        return Precondition(header_version, from_header=True)
-    return Precondition(body_version, from_header=False)
 
 
 def _change(
@@ -116,14 +79,6 @@ def _change(
         if condition.from_header:
             raise PreconditionFailed(order_id, exc.expected, exc.actual) from None
         raise
-
-
-def _matches(if_none_match: str, order: Order) -> bool:
-    """RFC 9110 If-None-Match: '*' or a list of ETags, compared weakly."""
-    if if_none_match.strip() == "*":
-        return True
-    held = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return etag(order) in held
 
 
 @router.post(
@@ -147,8 +102,8 @@ def create_order(
         idempotency_key=idempotency_key,
         caller=caller,
     )
-    response.headers["Location"] = (
-        f"{request.scope.get('root_path', '')}/api/orders/{created.order.id}"
+    response.headers["Location"] = request.scope.get("root_path", "") + request.app.url_path_for(
+        "get_order", order_id=created.order.id
     )
     if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -163,7 +118,9 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
 ) -> OrderList:
-    page = service.page(OrderQuery(status=status, customer=customer, limit=limit, cursor=cursor))
+    page = service.list_orders(
+        OrderQuery(status=status, customer=customer, limit=limit, cursor=cursor)
+    )
     return OrderList(items=[public(o) for o in page.items], next_cursor=page.next_cursor)
 
 
@@ -184,7 +141,7 @@ def get_order(
 ) -> Response | OrderPublic:
     order = service.get(order_id)
     headers = {"ETag": etag(order), "Cache-Control": CACHE_CONTROL}
-    if if_none_match is not None and _matches(if_none_match, order):
+    if if_none_match is not None and none_match(if_none_match, order):
         return Response(status_code=304, headers=headers)
     response.headers.update(headers)
     return public(order)

@@ -1,4 +1,7 @@
-"""Domain errors. Adapters raise them; the API turns each into one problem type."""
+"""Domain errors. Adapters raise them; the API turns each into one problem type.
+
+A dependency's failure is not one of them: see orders.ports.DependencyUnavailable.
+"""
 
 from __future__ import annotations
 
@@ -41,18 +44,6 @@ class VersionConflict(DomainError):
         self.actual = actual
 
 
-class PreconditionFailed(DomainError):
-    """If-Match named a version the order is no longer at (RFC 9110 412)."""
-
-    def __init__(self, order_id: str, expected: int, actual: int | None) -> None:
-        now_at = f"is at version {actual}" if actual is not None else "was changed meanwhile"
-        super().__init__(
-            f'order {order_id} {now_at}; If-Match was "{expected}". Re-read it and retry.'
-        )
-        self.expected = expected
-        self.actual = actual
-
-
 class InvalidCursor(DomainError):
     def __init__(self) -> None:
         super().__init__("the cursor is not one this API issued for this query")
@@ -83,13 +74,3 @@ class OrderExists(Exception):
 
 class AttachmentRejected(DomainError):
     """An attachment request the policy does not allow (type, size, name)."""
-
-
-class DependencyUnavailable(Exception):
-    """An AWS dependency failed after the bounded retries: a 503, not the caller's fault."""
-
-    def __init__(self, dependency: str, operation: str, reason: str) -> None:
-        super().__init__(f"{dependency} {operation} failed: {reason}")
-        self.dependency = dependency
-        self.operation = operation
-        self.reason = reason

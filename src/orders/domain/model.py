@@ -194,14 +194,20 @@ class OrderPage:
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """An outbox record as kept beside its order: what was sent and whether the bus took it."""
+    """An outbox record as kept beside its order: what was sent and whether the bus took it.
+
+    The API lists it, the publisher sends it; `key` is where the repository keeps it
+    (what marking it published addresses).
+    """
 
     id: str
+    order_id: str
+    key: str
     detail_type: str
     occurred_at: str
     detail: dict[str, Any]
-    published_at: str | None
-    bus_event_id: str | None
+    published_at: str | None = None
+    bus_event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
