@@ -98,7 +98,7 @@ def create_app(
         timeout_seconds=settings.body_timeout_seconds,
         max_header_bytes=settings.max_header_bytes,
     )
-    if (origin_secret := origin_secret_from(settings)) is not None:
+    if (origin_secret := origin_secret_from(settings, container.secret_reader)) is not None:
         app.add_middleware(OriginCheckMiddleware, secret=origin_secret)
     app.add_middleware(
         ObservabilityMiddleware, tracing=tracing, flush_each_request=flush_seconds == 0

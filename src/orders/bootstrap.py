@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from orders.adapters.eventbridge import EventBridgePublisher
     from orders.adapters.idempotency import PowertoolsIdempotency
     from orders.adapters.s3 import S3AttachmentStore
+    from orders.adapters.secrets import SecretReader
     from orders.ports import AttachmentStore, EventPublisher, Idempotency, OrderRepository
     from orders.service import OrderService
 
@@ -97,6 +98,12 @@ class Container:
     @property
     def service(self) -> OrderService:
         return self.wire().service
+
+    def secret_reader(self) -> SecretReader:
+        """Secrets Manager reads for the origin check (its client is built on first read)."""
+        from orders.adapters.secrets import secret_reader
+
+        return secret_reader(self.settings)
 
 
 def bootstrap(

@@ -25,10 +25,11 @@ from __future__ import annotations
 import hmac
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orders.api.problems import problem
 from orders.observability import logger
+from orders.ports import DependencyUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -89,7 +90,10 @@ class OriginSecret:
                 assert self._arn is not None
                 assert self._fetch is not None
                 arn, fetch = self._arn, self._fetch
-                found = tuple(v for v in (fetch(arn, stage) for stage in STAGES) if v)
+                try:
+                    found = tuple(v for v in (fetch(arn, stage) for stage in STAGES) if v)
+                except DependencyUnavailable as exc:
+                    raise OriginSecretUnavailable(exc.reason) from exc
                 if not found:
                     raise OriginSecretUnavailable("the origin secret has no current value")
                 self._fetched, self._fetched_at = found, now
@@ -100,49 +104,16 @@ def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
-def secrets_manager_fetch(settings: Settings) -> Callable[[str, str], str | None]:
-    """Read one version stage of a secret with the service's client policy (built on first use).
-
-    Plain GetSecretValue rather than Powertools' SecretsProvider: its cache is keyed by name
-    only, and both version stages are needed here.
-    """
-    client: Any = None
-
-    def fetch(arn: str, stage: str) -> str | None:
-        nonlocal client
-        import boto3
-
-        from orders.aws import botocore_config
-
-        if client is None:
-            client = boto3.session.Session().client(
-                "secretsmanager", config=botocore_config(settings)
-            )
-        try:
-            answer = client.get_secret_value(SecretId=arn, VersionStage=stage)
-        except client.exceptions.ResourceNotFoundException:
-            # No AWSPREVIOUS before the first rotation.
-            return None
-        except Exception as exc:
-            logger.error(
-                "origin secret unavailable", secret_arn=arn, stage=stage, error=type(exc).__name__
-            )
-            raise OriginSecretUnavailable(type(exc).__name__) from exc
-        value = answer.get("SecretString")
-        return str(value) if value else None
-
-    return fetch
-
-
-def origin_secret_from(settings: Settings) -> OriginSecret | None:
-    """The check's secret when the settings name one; None (no check) otherwise, e.g. make dev."""
+def origin_secret_from(
+    settings: Settings, reader: Callable[[], Callable[[str, str], str | None]]
+) -> OriginSecret | None:
+    """The check's secret when the settings name one; None (no check) otherwise, e.g. make dev.
+    `reader` makes the Secrets Manager reader (the wiring's; only asked for given an ARN)."""
     value = settings.origin_secret.get_secret_value() if settings.origin_secret else None
     arn = settings.origin_secret_arn
     if not value and not arn:
         return None
-    return OriginSecret(
-        value=value, arn=arn, fetch=secrets_manager_fetch(settings) if arn else None
-    )
+    return OriginSecret(value=value, arn=arn, fetch=reader() if arn else None)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
