@@ -103,13 +103,13 @@ def test_deploy_workflow_is_make_deploy_and_nothing_else() -> None:
     assert stage.get("required") is False
 
 
-@pytest.mark.parametrize(
-    ("stage_input", "stage_arg"), [("", None), ("prod", "STAGE=prod")], ids=["default", "given"]
-)
-def test_deploy_step_passes_stage_only_when_given(
-    tmp_path: Path, stage_input: str, stage_arg: str | None
-) -> None:
-    """Run the step's script with bash and a fake make that records its arguments."""
+def run_deploy_step(
+    tmp_path: Path, **given: str
+) -> tuple[subprocess.CompletedProcess[str], list[str] | None]:
+    """Run the step's script with bash and a fake make that records its arguments.
+
+    Returns the process and make's arguments (None when make never ran).
+    """
     step = deploy_step()
     fake = tmp_path / "make"
     fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done > "$MAKE_ARGS"\n')
@@ -120,16 +120,27 @@ def test_deploy_step_passes_stage_only_when_given(
         "STACK_NAME": "orders",
         "IMAGE_TAG": "abc",
         **{k: "x" for k in step["env"]},
-        "TARGET": "fargate",
         "WEIGHT_INPUT": "0",
-        "STAGE_INPUT": stage_input,
+        "STAGE_INPUT": "",
+        **given,
     }
     proc = subprocess.run(
         ["bash", "-eo", "pipefail", "-c", step["run"]],
         env=env, capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
+    recorded = tmp_path / "args"
+    return proc, recorded.read_text().splitlines() if recorded.exists() else None
+
+
+@pytest.mark.parametrize(
+    ("stage_input", "stage_arg"), [("", None), ("prod", "STAGE=prod")], ids=["default", "given"]
+)
+def test_deploy_step_passes_stage_only_when_given(
+    tmp_path: Path, stage_input: str, stage_arg: str | None
+) -> None:
+    proc, args = run_deploy_step(tmp_path, TARGET="fargate", STAGE_INPUT=stage_input)
     assert proc.returncode == 0, proc.stderr
-    args = (tmp_path / "args").read_text().splitlines()
+    assert args is not None
     assert args[:2] == ["deploy", "TARGET=fargate"]
     assert [a for a in args if a.startswith("STAGE=")] == ([stage_arg] if stage_arg else [])
     assert "IMAGE_TAG=abc" in args
@@ -147,57 +158,23 @@ def test_deploy_step_passes_the_weight_of_both(
     tmp_path: Path, target: str, weight: str, passed: str | None
 ) -> None:
     """`both` gets the weight; another target with a weight is refused before make runs."""
-    step = deploy_step()
-    fake = tmp_path / "make"
-    fake.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done > "$MAKE_ARGS"\n')
-    fake.chmod(0o755)
-    env = {
-        "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
-        "MAKE_ARGS": str(tmp_path / "args"),
-        "STACK_NAME": "orders",
-        "IMAGE_TAG": "abc",
-        **{k: "x" for k in step["env"]},
-        "TARGET": target,
-        "WEIGHT_INPUT": weight,
-        "STAGE_INPUT": "",
-    }
-    proc = subprocess.run(
-        ["bash", "-eo", "pipefail", "-c", step["run"]],
-        env=env, capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+    proc, args = run_deploy_step(tmp_path, TARGET=target, WEIGHT_INPUT=weight)
     if passed is None:
         assert proc.returncode != 0
         assert "both only" in proc.stderr
-        assert not (tmp_path / "args").exists()
+        assert args is None
         return
     assert proc.returncode == 0, proc.stderr
-    args = (tmp_path / "args").read_text().splitlines()
+    assert args is not None
     assert args[:3] == ["deploy", f"TARGET={target}", passed]
 
 
 def test_deploy_step_stops_without_the_boundary(tmp_path: Path) -> None:
     """The execution role creates roles only with the boundary: no deploy may start without it."""
-    step = deploy_step()
-    fake = tmp_path / "make"
-    fake.write_text('#!/bin/sh\ntouch "$MAKE_RAN"\n')
-    fake.chmod(0o755)
-    env = {
-        "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
-        "MAKE_RAN": str(tmp_path / "ran"),
-        "STACK_NAME": "orders",
-        "IMAGE_TAG": "abc",
-        **{k: "x" for k in step["env"]},
-        "TARGET": "lambda",
-        "WEIGHT_INPUT": "0",
-        "BOUNDARY_ARN": "",
-    }
-    proc = subprocess.run(
-        ["bash", "-eo", "pipefail", "-c", step["run"]],
-        env=env, capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+    proc, args = run_deploy_step(tmp_path, TARGET="lambda", BOUNDARY_ARN="")
     assert proc.returncode != 0
     assert "AWS_PERMISSIONS_BOUNDARY_ARN" in proc.stderr
-    assert not (tmp_path / "ran").exists()
+    assert args is None
 
 
 @pytest.fixture(scope="module")
