@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import boto3
+import httpx
+import pytest
 from moto import mock_aws
 
 from devstack.moto_plane import BUCKET, REGION, TABLE, create_data_plane, service_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-    import pytest
+    from pathlib import Path
 
 # What the tiers import from here; the data plane itself lives in devstack.moto_plane (the bench uses it too).
-__all__ = ["BUCKET", "REGION", "TABLE", "create_data_plane", "moto_data_plane", "service_env"]
+__all__ = [
+    "BUCKET",
+    "REGION",
+    "TABLE",
+    "create_data_plane",
+    "moto_data_plane",
+    "service_env",
+    "wait_for",
+]
 
 
 @contextmanager
@@ -35,3 +46,20 @@ def moto_data_plane(env: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         for name, value in service_env(plane["kms_key_id"]).items():
             env.setenv(name, value)
         yield plane
+
+
+def wait_for(
+    url: str, process: subprocess.Popen[bytes], log: Path, *, timeout: float = 30.0
+) -> None:
+    """Poll `url` until it answers; fail with the process's log if it exits or never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{process.args!r} exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            httpx.get(url, timeout=1.0)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+            continue
+        return
+    pytest.fail(f"{url} did not answer in {timeout:.0f}s:\n{log.read_text()}")

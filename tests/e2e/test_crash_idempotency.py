@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from devstack.ports import free_port
-from tests.support import REGION, TABLE, create_data_plane, service_env
+from tests.support import REGION, TABLE, create_data_plane, service_env, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -68,17 +68,7 @@ def _base_env() -> dict[str, str]:
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{process.args!r} exited {process.returncode}:\n{log.read_text()}")
-        try:
-            httpx.get(url, timeout=1.0)
-        except httpx.HTTPError:
-            time.sleep(0.1)
-            continue
-        return
-    pytest.fail(f"{url} did not answer in {START_TIMEOUT:.0f}s:\n{log.read_text()}")
+    wait_for(url, process, log, timeout=START_TIMEOUT)
 
 
 @contextmanager

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra import cfn
-from tests.infra.tooling import RAW_TEMPLATES, SCENARIOS, run, tool, tools_python
+from tests.infra.tooling import RAW_TEMPLATES, SCENARIOS, expand_root, run, tool
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,20 +26,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def expanded() -> dict[str, dict[str, Any]]:
     """template.yaml expanded by aws-sam-translator and resolved for each scenario."""
-    out = {}
-    for name, params in SCENARIOS.items():
-        proc = run(
-            [
-                tools_python(),
-                str(Path(__file__).with_name("sam_expand.py")),
-                str(cfn.ROOT_TEMPLATE),
-                json.dumps(params),
-            ],
-            timeout=120,
-        )
-        assert proc.returncode == 0, proc.stderr
-        out[name] = cfn.resolve(json.loads(proc.stdout), params)
-    return out
+    return {name: expand_root(params) for name, params in SCENARIOS.items()}
 
 
 @pytest.fixture(scope="session")

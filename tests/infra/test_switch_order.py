@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.infra import cfn
-from tests.infra.tooling import RUNBOOK, SCENARIOS, run, tools_python
+from tests.infra.tooling import RUNBOOK, SCENARIOS, expand_root
 
 FORWARD = ["lambda", "both-0", "both-50", "both-100", "fargate"]
 STEPS = list(itertools.pairwise(FORWARD))
@@ -67,20 +66,7 @@ def states(expanded: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str,
     out = {}
     for name, params in RUNBOOK.items():
         scenario = next((s for s, p in SCENARIOS.items() if p == params), None)
-        if scenario is not None:
-            root = expanded[scenario]
-        else:
-            proc = run(
-                [
-                    tools_python(),
-                    str(Path(__file__).with_name("sam_expand.py")),
-                    str(cfn.ROOT_TEMPLATE),
-                    json.dumps(params),
-                ],
-                timeout=120,
-            )
-            assert proc.returncode == 0, proc.stderr
-            root = cfn.resolve(json.loads(proc.stdout), params)
+        root = expanded[scenario] if scenario is not None else expand_root(params)
         out[name] = cfn.deployed_stacks(root, params)
     return out
 

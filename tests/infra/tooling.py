@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -79,3 +80,18 @@ def run(
     return subprocess.run(
         argv, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def expand_root(params: dict[str, Any]) -> dict[str, Any]:
+    """template.yaml expanded by aws-sam-translator and resolved for one parameter set."""
+    proc = run(
+        [
+            tools_python(),
+            str(Path(__file__).with_name("sam_expand.py")),
+            str(cfn.ROOT_TEMPLATE),
+            json.dumps(params),
+        ],
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return cfn.resolve(json.loads(proc.stdout), params)

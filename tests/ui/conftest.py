@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from devstack.ports import free_port
+from tests import support
 from tests.support import REGION, create_data_plane, service_env
 
 if TYPE_CHECKING:
@@ -36,18 +36,7 @@ KMS_ALIAS = "alias/orders-ui-test"
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll `url` until it answers; fail with the process's log if it exits or never does."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{process.args!r} exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            httpx.get(url, timeout=1.0)
-        except httpx.HTTPError:
-            time.sleep(0.1)
-            continue
-        return
-    pytest.fail(f"{url} did not answer in {START_TIMEOUT:.0f}s:\n{log.read_text()}")
+    support.wait_for(url, process, log, timeout=START_TIMEOUT)
 
 
 @contextmanager
