@@ -225,7 +225,9 @@ def test_a_child_that_keeps_failing_stops_the_stack_after_the_limit(
 ) -> None:
     # Against a "deployed" stack: the same supervision, without an emulator to start.
     stack = against_profile(tmp_path / "state", profile_env, "--no-ui", "--max-failures", "2")
-    api_port = int(stack.api_url.rsplit(":", 1)[1])
+    # uvicorn's own port (the front door holds api_url's)
+    assert stack.fargate_url is not None
+    api_port = int(stack.fargate_url.rsplit(":", 1)[1])
     others = {name: pid for name, pid in stack.children.items() if name != "api"}
 
     # When the API dies and its port is taken before it can come back
