@@ -20,7 +20,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from devstack.apigw_local import LocalHttpApi, build_event, create_app, to_http
+from devstack.apigw_local import LocalHttpApi, build_event, create_app, route_for, to_http
+from devstack.invoke import TIMEOUT_SECONDS
+from tests.infra.cfn import ROOT_TEMPLATE, load
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -80,6 +82,21 @@ def client_for(function: Callable[[dict[str, Any], str], Any]) -> Iterator[TestC
 @pytest.fixture(scope="module")
 def echo() -> Iterator[TestClient]:
     yield from client_for(echo_function)
+
+
+def test_the_routes_and_the_timeout_are_the_templates() -> None:
+    template = load(ROOT_TEMPLATE)
+    events = template["Resources"]["ApiFunction"]["Properties"]["Events"]
+    paths = {e["Properties"]["Path"] for e in events.values() if e["Type"] == "HttpApi"}
+    assert paths
+    for path in paths:
+        concrete = path.replace("{proxy+}", "orders/1")
+        route = route_for(concrete)
+        assert route is not None
+        assert route[0] == f"ANY {path}"
+    assert route_for("/docs") is None
+    assert route_for("/api/") is None
+    assert template["Parameters"]["ApiTimeoutSeconds"]["Default"] == TIMEOUT_SECONDS
 
 
 def test_a_request_becomes_the_event_http_api_sends_for_the_templates_route() -> None:

@@ -1,4 +1,4 @@
-"""The local front door and its routing file, in-process (no stack): what `make switch` relies on.
+"""The local front door, its routing file and `make switch`, in-process (no stack).
 
 The back ends are small ASGI apps that echo what reached them, so each assertion is
 about the front door alone: the weight semantics of `DeploymentTarget`, a switch
@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
 import random
 import socket
+import subprocess
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +23,10 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-from devstack import routing
+from devstack import routing, state, switch
 from devstack.front_door import SERVED_BY, FrontDoor, backend_client, create_app
 from devstack.routing import Routing, RoutingError, RoutingFile
+from tests.e2e.stack import ROOT
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -216,3 +219,71 @@ def test_an_entry_that_does_not_answer_is_a_502_problem_naming_it(tmp_path: Path
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers[SERVED_BY] == "fargate"
     assert "the fargate entry did not answer" in response.json()["detail"]
+
+
+def fake_running(tmp_path: Path, lambda_url: str, fargate_url: str) -> Path:
+    """A state.json as a running `make dev` writes it (this process stands for the runner)."""
+    target_file = routing.write(tmp_path, Routing("lambda"))
+    state.write(
+        tmp_path,
+        state.DevState(
+            runner_pid=os.getpid(),
+            mode="emulator",
+            api_url="http://127.0.0.1:1",
+            ui_url=None,
+            endpoint_url=None,
+            stack_name="orders-local",
+            outputs={},
+            env={},
+            children={},
+            lambda_url=lambda_url,
+            fargate_url=fargate_url,
+            target_file=str(target_file),
+        ),
+    )
+    return target_file
+
+
+def closed_port_url() -> str:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{closed.getsockname()[1]}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["fargate", "--weight", "50"], 2, "WEIGHT applies to TARGET=both only"),
+        (["both", "--weight", "101"], 2, "not between 0 and 100"),
+        (["both", "--weight", "50"], 1, "make dev is not running"),
+    ],
+)
+def test_make_switch_refuses_what_it_cannot_do(
+    argv: list[str], code: int, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert switch.main([*argv, "--state-dir", str(tmp_path)]) == code
+    assert message in capsys.readouterr().err
+
+
+def test_make_switch_sends_no_traffic_to_an_entry_that_is_not_ready(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a running stack whose fargate entry does not answer
+    target_file = fake_running(tmp_path, closed_port_url(), closed_port_url())
+
+    # When traffic would move to it
+    code = switch.main(["both", "--weight", "10", "--state-dir", str(tmp_path)])
+
+    # Then the switch is refused and the target stays
+    assert code == 1
+    assert "entry does not answer" in capsys.readouterr().err
+    assert routing.read(target_file) == Routing("lambda")
+
+
+def test_make_switch_needs_a_target_said_out_loud() -> None:
+    # make/infra.mk gives TARGET a default (lambda) for `make deploy`; a switch must not use it
+    result = subprocess.run(
+        ["make", "-s", "switch"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "usage: make switch TARGET=lambda|both|fargate" in result.stderr
