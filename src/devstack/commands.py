@@ -60,7 +60,7 @@ def outbox_command(
     return argv
 
 
-def lambda_command(port: int, function_name: str) -> list[str]:
+def lambda_command(port: int, function_name: str, environments: int) -> list[str]:
     """The Lambda entry: the handler behind an HTTP API-shaped server (devstack.apigw_local)."""
     return [
         sys.executable,
@@ -70,6 +70,8 @@ def lambda_command(port: int, function_name: str) -> list[str]:
         str(port),
         "--function-name",
         function_name,
+        "--environments",
+        str(environments),
     ]
 
 

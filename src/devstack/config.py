@@ -60,6 +60,8 @@ class DevConfig:
     # Where the front door sends the API's traffic at start (devstack.routing).
     target: str = "lambda"
     weight: int = 0
+    # The Lambda entry's execution environments: events beyond this many at once wait.
+    lambda_environments: int = 2
 
     @property
     def api_url(self) -> str:
@@ -209,6 +211,13 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         "is restarted with backoff (env DEV_MAX_FAILURES, default %(default)s; 1 stops at "
         "the first exit)",
     )
+    parser.add_argument(
+        "--lambda-environments",
+        type=_at_least_one,
+        default=env.get("DEV_LAMBDA_ENVIRONMENTS", 2),
+        help="execution environments (worker processes) of the Lambda entry; more concurrent "
+        "requests wait for one (env DEV_LAMBDA_ENVIRONMENTS, default %(default)s)",
+    )
     args = parser.parse_args(argv)
     try:
         Routing(args.target, int(args.weight))
@@ -231,4 +240,5 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         fargate_port=int(args.fargate_port) or free_port(LOOPBACK),
         target=args.target,
         weight=int(args.weight),
+        lambda_environments=int(args.lambda_environments),
     )

@@ -109,14 +109,18 @@ class FrontDoor:
         # A traffic split, not a secret: the standard generator is the right one.
         self.rng = rng or random.Random()  # noqa: S311
         self._announced: Routing | None = None
+        self._error: str | None = None
 
     def _routing(self) -> Routing:
         routing = self.routing.current()
         if routing != self._announced:
             log.info("front door target: %s", routing.describe())
             self._announced = routing
-        if self.routing.error:
-            log.warning("keeping target %s: %s", routing.describe(), self.routing.error)
+        if self.routing.error != self._error:
+            # Once per bad file, not once per request.
+            self._error = self.routing.error
+            if self._error:
+                log.warning("keeping target %s: %s", routing.describe(), self._error)
         return routing
 
     async def handle(self, request: Request) -> Response:

@@ -164,7 +164,9 @@ class Runner:
         api = self._spawn("api", api_command(config.fargate_port), child_env(plane.env))
         function_name = f"{plane.stack_name}-ApiFunction"
         entry = self._spawn(
-            "lambda", lambda_command(config.lambda_port, function_name), child_env(plane.env)
+            "lambda",
+            lambda_command(config.lambda_port, function_name, config.lambda_environments),
+            child_env(plane.env),
         )
         front = self._spawn("front", front_door_command(config, target_file), child_env({}))
         checks = {
@@ -279,6 +281,7 @@ class Runner:
             if exit_code is None:
                 continue
             code = exit_description(exit_code)
+            child.kill_leftovers()
             failures = self.failures.setdefault(child.name, deque())
             failures.append(now)
             while failures and now - failures[0] > FAILURE_WINDOW_SECONDS:

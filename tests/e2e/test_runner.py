@@ -213,6 +213,39 @@ def current_children(stack: DevStack) -> dict[str, int]:
     return dict(json.loads((stack.state_dir / "state.json").read_text())["children"])
 
 
+def test_a_killed_lambda_entry_leaves_no_environment_behind(tmp_path: Path) -> None:
+    stack = start(tmp_path, "--no-ui")
+    try:
+        entry = stack.children["lambda"]
+        environments = group_members(entry) - {entry}
+        assert environments
+
+        # When the Lambda entry is killed (its workers are not: SIGKILL is not passed on)
+        os.kill(entry, signal.SIGKILL)
+
+        # Then the runner ends its orphaned environments and starts a new entry, which
+        # serves through the front door again
+        wait_for_line(stack, "lambda exited with -9")
+        deadline = time.monotonic() + 30
+        while not any(
+            line.split()[:1] == ["lambda"] and "restarted" in line for line in list(stack.output)
+        ):
+            assert time.monotonic() < deadline, "".join(stack.output)
+            time.sleep(0.1)
+        assert not [pid for pid in environments if alive(pid)]
+        answered = None
+        while time.monotonic() < deadline:
+            answered = httpx.get(f"{stack.api_url}/api/health", timeout=10)
+            if answered.status_code == 200:
+                break
+            time.sleep(0.3)
+        assert answered is not None
+        assert answered.status_code == 200
+        assert answered.headers[SERVED_BY] == "lambda"
+    finally:
+        assert stack.stop() == 0, "".join(stack.output)
+
+
 def test_a_killed_api_and_outbox_come_back_and_the_data_stays(tmp_path: Path) -> None:
     stack = start(tmp_path, "--no-ui")
     try:
