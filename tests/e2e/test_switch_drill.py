@@ -277,6 +277,12 @@ def test_a_live_walk_between_targets_fails_no_request_and_duplicates_nothing(
             f"  p99 {percentile(seconds, 0.99):7.1f} ms  served by {dict(entries)}"
         )
 
+    crossed = Counter(f"{first}->{again}" for _, first, again, _, _ in drill.retries)
+    print(
+        f"drill {len(drill.created)} orders, {len(drill.retries)} retries of earlier keys "
+        f"by first and retry entry: {dict(crossed)}"
+    )
+
     # Then no request failed: no 5xx, no connection error, nothing refused
     failed = [c for c in drill.calls if c.status is None or c.status >= 400]
     assert failed == [], failed[:10]
