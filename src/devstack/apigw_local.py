@@ -33,6 +33,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.applications import Starlette
@@ -78,8 +79,6 @@ def _joined(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 def _query_parameters(raw_query: str) -> dict[str, str] | None:
-    from urllib.parse import parse_qsl
-
     pairs = parse_qsl(raw_query, keep_blank_values=True)
     return _joined(pairs) if pairs else None
 
