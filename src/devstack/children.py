@@ -63,6 +63,15 @@ class Child:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
 
+    def kill_leftovers(self) -> None:
+        """SIGKILL what the exited process left in its group (the Lambda entry's workers,
+        orphaned when the entry itself is killed), so a restart starts clean."""
+        if self.process is None or self.process.poll() is None:
+            return
+        # Its group id is its pid (start_new_session); nothing left: nothing to do.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
     def tail(self, lines: int = 20) -> str:
         """The last lines of the log, to show why a child stopped."""
         try:
@@ -74,6 +83,9 @@ class Child:
 
 def stop_all(children: Iterable[Child], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
     """SIGTERM every group at once, wait up to `timeout`, then SIGKILL what is left."""
+    children = list(children)
+    for child in children:
+        child.kill_leftovers()
     running = [c for c in children if c.exit_code() is None]
     for child in running:
         child.signal_group(signal.SIGTERM)

@@ -58,3 +58,35 @@ def outbox_command(
     if checkpoint is not None:
         argv += ["--checkpoint", str(checkpoint)]
     return argv
+
+
+def lambda_command(port: int, function_name: str, environments: int) -> list[str]:
+    """The Lambda entry: the handler behind an HTTP API-shaped server (devstack.apigw_local)."""
+    return [
+        sys.executable,
+        "-m",
+        "devstack.apigw_local",
+        "--port",
+        str(port),
+        "--function-name",
+        function_name,
+        "--environments",
+        str(environments),
+    ]
+
+
+def front_door_command(config: DevConfig, routing_file: Path) -> list[str]:
+    """The front door on the API's port, in front of both entries (devstack.front_door)."""
+    return [
+        sys.executable,
+        "-m",
+        "devstack.front_door",
+        "--port",
+        str(config.api_port),
+        "--lambda-url",
+        config.lambda_url,
+        "--fargate-url",
+        config.fargate_url,
+        "--routing-file",
+        str(routing_file),
+    ]

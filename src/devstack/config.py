@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devstack.ports import free_port
+from devstack.routing import DEFAULT_TARGET, TARGETS, Routing, RoutingError
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
@@ -21,6 +24,8 @@ LOCAL_STACK_NAME = "orders-local"
 # A child that exits is started again; this many exits within devstack.run's
 # FAILURE_WINDOW_SECONDS stop the stack.
 DEFAULT_MAX_FAILURES = 5
+# The two entry points behind the front door (API_PORT): 0 is any free port, chosen at start.
+ANY_FREE_PORT = 0
 
 
 def repo_root() -> Path:
@@ -49,10 +54,27 @@ class DevConfig:
     aws_profile: str | None
     cloud_stack: str | None
     max_failures: int = DEFAULT_MAX_FAILURES
+    # The Lambda entry (devstack.apigw_local) and uvicorn (the Fargate entry).
+    lambda_port: int = ANY_FREE_PORT
+    fargate_port: int = ANY_FREE_PORT
+    # Where the front door sends the API's traffic at start (devstack.routing).
+    target: str = "lambda"
+    weight: int = 0
+    # The Lambda entry's execution environments: events beyond this many at once wait.
+    lambda_environments: int = 2
 
     @property
     def api_url(self) -> str:
+        """The front door: the API's one URL, whichever entry serves it."""
         return f"http://{LOOPBACK}:{self.api_port}"
+
+    @property
+    def lambda_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.lambda_port}"
+
+    @property
+    def fargate_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.fargate_port}"
 
     @property
     def ui_url(self) -> str:
@@ -77,6 +99,10 @@ def _port(value: str) -> int:
     return port
 
 
+def _port_or_any(value: str) -> int:
+    return ANY_FREE_PORT if int(value) == ANY_FREE_PORT else _port(value)
+
+
 def _at_least_one(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -96,7 +122,33 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         "--api-port",
         type=_port,
         default=env.get("API_PORT", DEFAULT_API_PORT),
-        help="API port (env API_PORT, default %(default)s)",
+        help="the API's front door port (env API_PORT, default %(default)s)",
+    )
+    parser.add_argument(
+        "--lambda-port",
+        type=_port_or_any,
+        default=env.get("LAMBDA_PORT", ANY_FREE_PORT),
+        help="the Lambda entry's port behind the front door (env LAMBDA_PORT, default any "
+        "free port)",
+    )
+    parser.add_argument(
+        "--fargate-port",
+        type=_port_or_any,
+        default=env.get("FARGATE_PORT", ANY_FREE_PORT),
+        help="uvicorn's port behind the front door (env FARGATE_PORT, default any free port)",
+    )
+    parser.add_argument(
+        "--target",
+        choices=TARGETS,
+        default=env.get("DEV_TARGET", DEFAULT_TARGET),
+        help="where the front door sends the API's traffic at start (env DEV_TARGET, "
+        "default %(default)s); `make switch` moves it later",
+    )
+    parser.add_argument(
+        "--weight",
+        type=int,
+        default=env.get("DEV_WEIGHT", 0),
+        help="with --target both: the percent sent to fargate (env DEV_WEIGHT, default 0)",
     )
     parser.add_argument(
         "--ui-port",
@@ -159,7 +211,18 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         "is restarted with backoff (env DEV_MAX_FAILURES, default %(default)s; 1 stops at "
         "the first exit)",
     )
+    parser.add_argument(
+        "--lambda-environments",
+        type=_at_least_one,
+        default=env.get("DEV_LAMBDA_ENVIRONMENTS", 2),
+        help="execution environments (worker processes) of the Lambda entry; more concurrent "
+        "requests wait for one (env DEV_LAMBDA_ENVIRONMENTS, default %(default)s)",
+    )
     args = parser.parse_args(argv)
+    try:
+        Routing(args.target, int(args.weight))
+    except (RoutingError, ValueError) as exc:
+        parser.error(str(exc))
     return DevConfig(
         api_port=int(args.api_port),
         ui_port=int(args.ui_port),
@@ -173,4 +236,9 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         aws_profile=args.aws_profile or None,
         cloud_stack=args.stack or None,
         max_failures=int(args.max_failures),
+        lambda_port=int(args.lambda_port) or free_port(LOOPBACK),
+        fargate_port=int(args.fargate_port) or free_port(LOOPBACK),
+        target=args.target,
+        weight=int(args.weight),
+        lambda_environments=int(args.lambda_environments),
     )

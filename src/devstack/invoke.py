@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 NOT_RUNNING = "make dev is not running: start it in another terminal"
-TIMEOUT_SECONDS = 30  # the API function's Timeout in template.yaml
+TIMEOUT_SECONDS = 29  # the API function's Timeout in template.yaml (ApiTimeoutSeconds' default)
 
 
 @dataclass

@@ -21,9 +21,15 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from devstack import dataplane, state
+from devstack import dataplane, routing, state
 from devstack.children import Child, stop_all
-from devstack.commands import api_command, outbox_command, ui_command
+from devstack.commands import (
+    api_command,
+    front_door_command,
+    lambda_command,
+    outbox_command,
+    ui_command,
+)
 from devstack.config import LOOPBACK, parse, repo_root
 from devstack.envs import child_env
 from devstack.ports import port_in_use
@@ -76,7 +82,11 @@ def restart_delay(failures: int) -> float:
 
 def busy_ports(config: DevConfig) -> list[str]:
     """One message per port that is taken, naming the variable that moves it."""
-    wanted = [("API_PORT", LOOPBACK, config.api_port)]
+    wanted = [
+        ("API_PORT", LOOPBACK, config.api_port),
+        ("LAMBDA_PORT", LOOPBACK, config.lambda_port),
+        ("FARGATE_PORT", LOOPBACK, config.fargate_port),
+    ]
     if config.ui:
         wanted.append(("UI_PORT", LOOPBACK, config.ui_port))
     if not config.cloud:
@@ -148,8 +158,23 @@ class Runner:
         self.say(f"starting the orders system against {where}; logs in {_shown(config.state_dir)}/")
         ui = self._start_ui()
         plane = self._data_plane()
-        api = self._spawn("api", api_command(config.api_port), child_env(plane.env))
-        checks = {api.name: f"{config.api_url}/api/ready"}
+        # Both entries run whatever the target, as in the cloud's `both`: a switch is then
+        # only the front door's routing file, and neither entry starts cold on a switch.
+        target_file = routing.write(config.state_dir, routing.Routing(config.target, config.weight))
+        api = self._spawn("api", api_command(config.fargate_port), child_env(plane.env))
+        function_name = f"{plane.stack_name}-ApiFunction"
+        entry = self._spawn(
+            "lambda",
+            lambda_command(config.lambda_port, function_name, config.lambda_environments),
+            child_env(plane.env),
+        )
+        front = self._spawn("front", front_door_command(config, target_file), child_env({}))
+        checks = {
+            api.name: f"{config.fargate_url}/api/ready",
+            entry.name: f"{config.lambda_url}/api/ready",
+            # Through the front door to the target's entry: ready means served end to end.
+            front.name: f"{config.api_url}/api/ready",
+        }
         if ui is not None:
             checks[ui.name] = f"{config.ui_url}/_stcore/health"
         self._wait_ready(checks)
@@ -176,6 +201,9 @@ class Runner:
             outputs=plane.outputs,
             env=plane.env,
             children={c.name: c.pid for c in self.children},
+            lambda_url=config.lambda_url,
+            fargate_url=config.fargate_url,
+            target_file=str(target_file),
         )
         state.write(config.state_dir, self.dev_state)
         self._print_ready(ui is not None)
@@ -253,6 +281,7 @@ class Runner:
             if exit_code is None:
                 continue
             code = exit_description(exit_code)
+            child.kill_leftovers()
             failures = self.failures.setdefault(child.name, deque())
             failures.append(now)
             while failures and now - failures[0] > FAILURE_WINDOW_SECONDS:
@@ -285,8 +314,12 @@ class Runner:
         config = self.config
         lines = [
             f"ready in {self.elapsed()}",
-            f"  API   {config.api_url}/api",
+            f"  API   {config.api_url}/api  (front door; target "
+            f"{routing.Routing(config.target, config.weight).describe()})",
             f"  docs  {config.api_url}/api/docs",
+            f"        behind it: lambda entry {config.lambda_url}, fargate entry "
+            f"{config.fargate_url} (uvicorn)",
+            "        make switch TARGET=lambda|both|fargate [WEIGHT=n] moves it live",
         ]
         if with_ui:
             lines.append(f"  UI    {config.ui_url}")

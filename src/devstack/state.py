@@ -29,6 +29,10 @@ class DevState:
     # The environment the API runs with: what an in-process handler call needs too.
     env: dict[str, str]
     children: dict[str, int]
+    # The two entries behind the front door (api_url), and the file `make switch` writes.
+    lambda_url: str | None = None
+    fargate_url: str | None = None
+    target_file: str | None = None
 
 
 def write(state_dir: Path, state: DevState) -> Path:

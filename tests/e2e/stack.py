@@ -23,7 +23,7 @@ START_TIMEOUT_SECONDS = 60
 class DevStack:
     """A running stack: where to reach it, and the process behind it."""
 
-    api_url: str
+    api_url: str  # the front door
     ui_url: str | None
     endpoint_url: str | None  # None when running against a deployed stack
     outputs: dict[str, str]
@@ -32,6 +32,9 @@ class DevStack:
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
     startup_seconds: float = 0.0
+    # The entries behind the front door: the Lambda handler's and uvicorn's.
+    lambda_url: str | None = None
+    fargate_url: str | None = None
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 20) -> int:
         """Signal the runner and wait for it; its exit code."""
@@ -108,6 +111,8 @@ def start(state_dir: Path, *args: str, env: dict[str, str] | None = None) -> Dev
         process=process,
         output=output,
         startup_seconds=time.monotonic() - started,
+        lambda_url=state["lambda_url"],
+        fargate_url=state["fargate_url"],
     )
 
 

@@ -10,16 +10,14 @@ import socket
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import httpx
 import pytest
 
+from devstack.front_door import SERVED_BY
 from devstack.ports import free_port
 from tests.e2e.stack import ROOT, DevStack, alive, clean_env, start
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 pytestmark = pytest.mark.e2e
 
@@ -98,16 +96,66 @@ def test_a_template_moto_refuses_is_one_clear_line_and_exit_1(tmp_path: Path) ->
 def test_sigterm_stops_every_child(tmp_path: Path) -> None:
     stack = start(tmp_path)
     pids = stack.children
-    assert {"api", "outbox"} <= pids.keys()
+    assert {"api", "lambda", "front", "outbox"} <= pids.keys()
     assert all(alive(pid) for pid in pids.values())
+    # The Lambda entry's execution environments (the ready check started one)
+    environments = group_members(pids["lambda"]) - {pids["lambda"]}
+    assert environments
 
     assert stack.stop(signal.SIGTERM) == 0
 
     assert not [name for name, pid in pids.items() if alive(pid)]
+    assert not [pid for pid in environments if alive(pid)]
     assert not (tmp_path / "state.json").exists()
-    api_port = int(stack.api_url.rsplit(":", 1)[1])
-    with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", api_port)) != 0
+    for url in (stack.api_url, stack.lambda_url, stack.fargate_url):
+        assert url is not None
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", int(url.rsplit(":", 1)[1]))) != 0
+
+
+def group_members(pgid: int) -> set[int]:
+    """The processes in a process group (each child of the runner leads its own)."""
+    members = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            members.add(int(stat.parent.name))
+    return members
+
+
+def test_a_restarted_front_door_keeps_the_target(tmp_path: Path) -> None:
+    stack = start(tmp_path, "--no-ui", "--target", "both", "--weight", "100")
+    try:
+        # Given a switch to fargate
+        switched = subprocess.run(
+            [sys.executable, "-m", "devstack.switch", "fargate", "--state-dir", str(tmp_path)],
+            cwd=ROOT,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert switched.returncode == 0, switched.stderr
+        assert "target: both (100% to fargate, 0% to lambda) -> fargate" in switched.stdout
+
+        # When the front door dies
+        os.kill(stack.children["front"], signal.SIGKILL)
+        wait_for_line(stack, "front exited with -9")
+
+        # Then it comes back on the same URL, still sending everything to fargate
+        deadline = time.monotonic() + 30
+        served: list[str] = []
+        while time.monotonic() < deadline and len(served) < 5:
+            try:
+                served.append(httpx.get(f"{stack.api_url}/api/health").headers[SERVED_BY])
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert served == ["fargate"] * 5
+    finally:
+        assert stack.stop() == 0, "".join(stack.output)
 
 
 @pytest.fixture
@@ -165,10 +213,45 @@ def current_children(stack: DevStack) -> dict[str, int]:
     return dict(json.loads((stack.state_dir / "state.json").read_text())["children"])
 
 
+def test_a_killed_lambda_entry_leaves_no_environment_behind(tmp_path: Path) -> None:
+    stack = start(tmp_path, "--no-ui")
+    try:
+        entry = stack.children["lambda"]
+        environments = group_members(entry) - {entry}
+        assert environments
+
+        # When the Lambda entry is killed (its workers are not: SIGKILL is not passed on)
+        os.kill(entry, signal.SIGKILL)
+
+        # Then the runner ends its orphaned environments and starts a new entry, which
+        # serves through the front door again
+        wait_for_line(stack, "lambda exited with -9")
+        deadline = time.monotonic() + 30
+        while not any(
+            line.split()[:1] == ["lambda"] and "restarted" in line for line in list(stack.output)
+        ):
+            assert time.monotonic() < deadline, "".join(stack.output)
+            time.sleep(0.1)
+        assert not [pid for pid in environments if alive(pid)]
+        answered = None
+        while time.monotonic() < deadline:
+            answered = httpx.get(f"{stack.api_url}/api/health", timeout=10)
+            if answered.status_code == 200:
+                break
+            time.sleep(0.3)
+        assert answered is not None
+        assert answered.status_code == 200
+        assert answered.headers[SERVED_BY] == "lambda"
+    finally:
+        assert stack.stop() == 0, "".join(stack.output)
+
+
 def test_a_killed_api_and_outbox_come_back_and_the_data_stays(tmp_path: Path) -> None:
     stack = start(tmp_path, "--no-ui")
     try:
-        api = httpx.Client(base_url=f"{stack.api_url}/api", timeout=10)
+        # uvicorn's own URL (the `api` child), not the front door's, which would answer
+        # through the Lambda entry while uvicorn is down
+        api = httpx.Client(base_url=f"{stack.fargate_url}/api", timeout=10)
         before = api.post("/orders", json={"customer": "c", "product": "p", "quantity": 1})
         assert before.status_code == 201, before.text
         order = before.json()
@@ -225,7 +308,9 @@ def test_a_child_that_keeps_failing_stops_the_stack_after_the_limit(
 ) -> None:
     # Against a "deployed" stack: the same supervision, without an emulator to start.
     stack = against_profile(tmp_path / "state", profile_env, "--no-ui", "--max-failures", "2")
-    api_port = int(stack.api_url.rsplit(":", 1)[1])
+    # uvicorn's own port (the front door holds api_url's)
+    assert stack.fargate_url is not None
+    api_port = int(stack.fargate_url.rsplit(":", 1)[1])
     others = {name: pid for name, pid in stack.children.items() if name != "api"}
 
     # When the API dies and its port is taken before it can come back
