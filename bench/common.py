@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from devstack.envs import FAKE_CREDENTIALS, POWERTOOLS
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 EVENTS = ROOT / "events"
@@ -92,11 +94,9 @@ def function_env(**extra: str) -> dict[str, str]:
         "ORDERS_KMS_KEY_ID": "alias/orders-bench",
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        **FAKE_CREDENTIALS,
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "POWERTOOLS_SERVICE_NAME": "orders",
-        "POWERTOOLS_METRICS_NAMESPACE": "OrdersService",
+        **POWERTOOLS,
         "POWERTOOLS_LOG_LEVEL": "INFO",
         **extra,
     }

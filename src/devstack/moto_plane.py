@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from devstack.envs import FAKE_CREDENTIALS, POWERTOOLS
+
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_dynamodb.type_defs import GlobalSecondaryIndexTypeDef
@@ -26,11 +28,9 @@ def service_env(kms_key_id: str, **extra: str) -> dict[str, str]:
         "ORDERS_KMS_KEY_ID": kms_key_id,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        **FAKE_CREDENTIALS,
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "POWERTOOLS_METRICS_NAMESPACE": "OrdersService",
-        "POWERTOOLS_SERVICE_NAME": "orders",
+        **POWERTOOLS,
         **extra,
     }
 
