@@ -11,8 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from orders.domain.errors import IllegalTransition
-
-EVENT_SCHEMA_VERSION = "1.0"
+from orders.domain.event_schema import OrderEventDetailV1, OrderSnapshotV1
 
 
 class OrderStatus(StrEnum):
@@ -159,18 +158,27 @@ class OrderEvent:
     @classmethod
     def _for(cls, detail_type: str, order: Order, previous_status: str | None) -> OrderEvent:
         event_id = new_id()
-        detail: dict[str, Any] = {
-            "schema_version": EVENT_SCHEMA_VERSION,
-            "event_id": event_id,
-            "occurred_at": order.updated_at.isoformat(),
-            "order": order.public(),
-        }
-        if previous_status is not None:
-            detail["previous_status"] = previous_status
+        detail = OrderEventDetailV1(
+            event_id=event_id,
+            occurred_at=order.updated_at.isoformat(),
+            order=OrderSnapshotV1(
+                id=order.id,
+                customer=order.customer,
+                product=order.product,
+                quantity=order.quantity,
+                note=order.note,
+                status=order.status.value,
+                version=order.version,
+                created_at=order.created_at.isoformat(),
+                updated_at=order.updated_at.isoformat(),
+                allowed_transitions=allowed_next(order.status),
+            ),
+            previous_status=previous_status,
+        )
         return cls(
             detail_type=detail_type,
             order_id=order.id,
-            detail=detail,
+            detail=detail.detail(),
             id=event_id,
             occurred_at=order.updated_at,
         )
