@@ -77,6 +77,16 @@ class OrderPublic(BaseModel):
         )
 
 
+class OrderReplay:
+    """ReplayCodec: an idempotent create stores its response body, OrderPublic's JSON."""
+
+    def dump(self, order: Order) -> dict[str, Any]:
+        return OrderPublic.from_order(order).model_dump(mode="json")
+
+    def load(self, stored: dict[str, Any]) -> Order:
+        return OrderPublic.model_validate(stored).to_order()
+
+
 class OrderList(BaseModel):
     items: list[OrderPublic]
     next_cursor: str | None = Field(

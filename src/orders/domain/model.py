@@ -108,7 +108,7 @@ class Order:
 
     @classmethod
     def from_public(cls, data: dict[str, Any]) -> Order:
-        """Inverse of public(): an order read back from a stored response."""
+        """Inverse of public()."""
         return cls(
             id=data["id"],
             customer=data["customer"],
@@ -122,7 +122,12 @@ class Order:
         )
 
     def public(self) -> dict[str, Any]:
-        """The order as the API and events show it."""
+        """The order as a plain dict, for tests and debugging.
+
+        Not a contract: the API body (api/models.py), the event detail
+        (domain/event_schema.py) and the table item (adapters/dynamodb.py) each map
+        the order themselves, so one can change without the others.
+        """
         return {
             "id": self.id,
             "customer": self.customer,
