@@ -131,6 +131,7 @@ def bootstrap(
 
 
 def _wire(settings: Settings, session: boto3.session.Session | None, given: Adapters) -> _Wired:
+    from orders.api.models import OrderReplay
     from orders.service import AttachmentPolicy, OrderService
 
     aws = _AwsAdapters(settings, session)
@@ -141,6 +142,7 @@ def _wire(settings: Settings, session: boto3.session.Session | None, given: Adap
         attachments=given.attachments if given.attachments is not None else aws.attachments(),
         publisher=publisher,
         idempotency=given.idempotency if given.idempotency is not None else aws.idempotency(),
+        replay=OrderReplay(),
         attachment_policy=AttachmentPolicy(
             max_bytes=settings.max_attachment_bytes,
             allowed_content_types=settings.allowed_content_types,

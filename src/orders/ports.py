@@ -88,3 +88,15 @@ class Idempotency(Protocol):
 
         The same key with another payload raises IdempotencyConflict.
         """
+
+
+class ReplayCodec(Protocol):
+    """What an idempotent create stores for its replay, and the order read back from it.
+
+    The stored result is the response body, so the API supplies it (api/models.py):
+    the use case stays free of HTTP and the domain keeps no body shape of its own.
+    """
+
+    def dump(self, order: Order) -> dict[str, Any]: ...
+
+    def load(self, stored: dict[str, Any]) -> Order: ...

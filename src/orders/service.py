@@ -30,7 +30,13 @@ if TYPE_CHECKING:
         OrderQuery,
         StoredEvent,
     )
-    from orders.ports import AttachmentStore, EventPublisher, Idempotency, OrderRepository
+    from orders.ports import (
+        AttachmentStore,
+        EventPublisher,
+        Idempotency,
+        OrderRepository,
+        ReplayCodec,
+    )
 
 
 # Who creates an order when nobody is authenticated. The API has no authentication
@@ -78,12 +84,14 @@ class OrderService:
         attachments: AttachmentStore,
         publisher: EventPublisher,
         idempotency: Idempotency,
+        replay: ReplayCodec,
         attachment_policy: AttachmentPolicy,
     ) -> None:
         self._repo = repository
         self._attachments = attachments
         self._publisher = publisher
         self._idempotency = idempotency
+        self._replay = replay
         self._policy = attachment_policy
 
     def create(
@@ -109,7 +117,7 @@ class OrderService:
         def create_once() -> dict[str, Any]:
             nonlocal found_stored
             order, found_stored = self._create_or_find(new, order_id, fingerprint)
-            return order.public()
+            return self._replay.dump(order)
 
         stored, replayed = self._idempotency.run(
             key=order_id, payload=payload, operation=create_once
@@ -117,7 +125,7 @@ class OrderService:
         if replayed or found_stored:
             count(MetricName.IDEMPOTENT_REPLAYS)
             logger.info("idempotent replay", order_id=stored["id"], from_order=found_stored)
-        return Created(Order.from_public(stored), replayed=replayed or found_stored)
+        return Created(self._replay.load(stored), replayed=replayed or found_stored)
 
     def _create_or_find(self, new: NewOrder, order_id: str, fingerprint: str) -> tuple[Order, bool]:
         """(the order, whether it was already stored by an earlier attempt with this key)."""

@@ -12,6 +12,7 @@ The order and its event share a partition key, so the stream keeps them in order
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -31,6 +32,7 @@ from orders.domain.model import (
     OrderEvent,
     OrderPage,
     OrderQuery,
+    OrderStatus,
     StoredEvent,
     now,
 )
@@ -75,8 +77,20 @@ def order_item(order: Order) -> dict[str, Any]:
 
 
 def order_from_item(item: dict[str, Any]) -> Order:
-    # The item stores the public fields under their public names (plus key attributes).
-    return Order.from_public({k: _deserializer.deserialize(v) for k, v in item.items()})
+    """Inverse of order_item(): the key and index attributes are left behind."""
+    data = {k: _deserializer.deserialize(v) for k, v in item.items()}
+    return Order(
+        id=data["id"],
+        customer=data["customer"],
+        product=data["product"],
+        # Numbers come back as Decimal.
+        quantity=int(data["quantity"]),
+        status=OrderStatus(data["status"]),
+        version=int(data["version"]),
+        created_at=datetime.fromisoformat(data["created_at"]),
+        updated_at=datetime.fromisoformat(data["updated_at"]),
+        note=data.get("note"),
+    )
 
 
 def event_sort_key(event: OrderEvent) -> str:

@@ -1,10 +1,11 @@
 """Request and response bodies. Unknown fields are refused, so typos are 422s, not ignored."""
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from orders.domain.model import OrderStatus
+from orders.domain.model import Order, OrderStatus, allowed_next
 
 
 def _integral(value: Any) -> Any:
@@ -33,6 +34,8 @@ class OrderCreate(_Strict):
 
 
 class OrderPublic(BaseModel):
+    """An order as the API shows it (and as an idempotent create replays it)."""
+
     id: str
     customer: str
     product: str
@@ -43,6 +46,45 @@ class OrderPublic(BaseModel):
     created_at: str
     updated_at: str
     allowed_transitions: list[OrderStatus]
+
+    @classmethod
+    def from_order(cls, order: Order) -> Self:
+        return cls(
+            id=order.id,
+            customer=order.customer,
+            product=order.product,
+            quantity=order.quantity,
+            note=order.note,
+            status=order.status,
+            version=order.version,
+            created_at=order.created_at.isoformat(),
+            updated_at=order.updated_at.isoformat(),
+            allowed_transitions=[OrderStatus(s) for s in allowed_next(order.status)],
+        )
+
+    def to_order(self) -> Order:
+        """The order this body shows (allowed_transitions follows from its status)."""
+        return Order(
+            id=self.id,
+            customer=self.customer,
+            product=self.product,
+            quantity=self.quantity,
+            status=self.status,
+            version=self.version,
+            created_at=datetime.fromisoformat(self.created_at),
+            updated_at=datetime.fromisoformat(self.updated_at),
+            note=self.note,
+        )
+
+
+class OrderReplay:
+    """ReplayCodec: an idempotent create stores its response body, OrderPublic's JSON."""
+
+    def dump(self, order: Order) -> dict[str, Any]:
+        return OrderPublic.from_order(order).model_dump(mode="json")
+
+    def load(self, stored: dict[str, Any]) -> Order:
+        return OrderPublic.model_validate(stored).to_order()
 
 
 class OrderList(BaseModel):

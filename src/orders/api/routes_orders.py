@@ -62,7 +62,7 @@ CACHE_CONTROL = "private, no-cache"
 
 
 def public(order: Order) -> OrderPublic:
-    return OrderPublic.model_validate(order.public())
+    return OrderPublic.from_order(order)
 
 
 def _with_etag(response: Response, order: Order) -> OrderPublic:

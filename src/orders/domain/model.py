@@ -11,8 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from orders.domain.errors import IllegalTransition
-
-EVENT_SCHEMA_VERSION = "1.0"
+from orders.domain.event_schema import OrderEventDetailV1, OrderSnapshotV1
 
 
 class OrderStatus(StrEnum):
@@ -109,7 +108,7 @@ class Order:
 
     @classmethod
     def from_public(cls, data: dict[str, Any]) -> Order:
-        """Inverse of public(): an order read back from a stored response."""
+        """Inverse of public()."""
         return cls(
             id=data["id"],
             customer=data["customer"],
@@ -123,7 +122,12 @@ class Order:
         )
 
     def public(self) -> dict[str, Any]:
-        """The order as the API and events show it."""
+        """The order as a plain dict, for tests and debugging.
+
+        Not a contract: the API body (api/models.py), the event detail
+        (domain/event_schema.py) and the table item (adapters/dynamodb.py) each map
+        the order themselves, so one can change without the others.
+        """
         return {
             "id": self.id,
             "customer": self.customer,
@@ -159,18 +163,27 @@ class OrderEvent:
     @classmethod
     def _for(cls, detail_type: str, order: Order, previous_status: str | None) -> OrderEvent:
         event_id = new_id()
-        detail: dict[str, Any] = {
-            "schema_version": EVENT_SCHEMA_VERSION,
-            "event_id": event_id,
-            "occurred_at": order.updated_at.isoformat(),
-            "order": order.public(),
-        }
-        if previous_status is not None:
-            detail["previous_status"] = previous_status
+        detail = OrderEventDetailV1(
+            event_id=event_id,
+            occurred_at=order.updated_at.isoformat(),
+            order=OrderSnapshotV1(
+                id=order.id,
+                customer=order.customer,
+                product=order.product,
+                quantity=order.quantity,
+                note=order.note,
+                status=order.status.value,
+                version=order.version,
+                created_at=order.created_at.isoformat(),
+                updated_at=order.updated_at.isoformat(),
+                allowed_transitions=allowed_next(order.status),
+            ),
+            previous_status=previous_status,
+        )
         return cls(
             detail_type=detail_type,
             order_id=order.id,
-            detail=detail,
+            detail=detail.detail(),
             id=event_id,
             occurred_at=order.updated_at,
         )
