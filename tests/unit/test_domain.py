@@ -55,9 +55,14 @@ def test_lifecycle_table_matches_the_documented_flow() -> None:
     assert not TRANSITIONS[OrderStatus.CANCELLED]
 
 
-def test_public_round_trips() -> None:
-    order = order_in(OrderStatus.SHIPPED)
-    assert Order.from_public(order.public()) == order
+@pytest.mark.parametrize("note", [None, "by noon"])
+def test_the_table_item_round_trips(note: str | None) -> None:
+    from dataclasses import replace
+
+    from orders.adapters.dynamodb import order_from_item, order_item
+
+    order = replace(order_in(OrderStatus.SHIPPED), note=note)
+    assert order_from_item(order_item(order)) == order
 
 
 def test_events_carry_schema_version_and_previous_status() -> None:

@@ -106,21 +106,6 @@ class Order:
             )
         return replace(self, status=target, version=self.version + 1, updated_at=now())
 
-    @classmethod
-    def from_public(cls, data: dict[str, Any]) -> Order:
-        """Inverse of public()."""
-        return cls(
-            id=data["id"],
-            customer=data["customer"],
-            product=data["product"],
-            quantity=int(data["quantity"]),
-            status=OrderStatus(data["status"]),
-            version=int(data["version"]),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            updated_at=datetime.fromisoformat(data["updated_at"]),
-            note=data.get("note"),
-        )
-
     def public(self) -> dict[str, Any]:
         """The order as a plain dict, for tests and debugging.
 
