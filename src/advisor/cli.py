@@ -101,6 +101,14 @@ def _inputs(args: argparse.Namespace) -> tuple[TrafficProfile, Workload, dict[st
             given["duration_ms"] = reading.duration_ms
             sources["duration_ms"] = f"measured: {args.stack}'s average over {args.days} days"
         profile = reading.profile
+        if reading.cpu_utilisation is not None and args.cpu_ms is None and profile.mean_rps > 0:
+            # ECS reports the service's average CPU; at rest it runs its minimum task count.
+            deploy = _deployment(args)
+            busy_vcpu = reading.cpu_utilisation / 100 * deploy.fargate_task_vcpu
+            given["cpu_ms"] = busy_vcpu * deploy.fargate_min_tasks * 1000 / profile.mean_rps
+            sources["cpu_ms"] = (
+                f"measured: {args.stack}'s ECS CPU over {args.days} days, at the minimum task count"
+            )
     elif args.csv:
         profile = TrafficProfile.from_csv(args.csv)
     else:
