@@ -60,21 +60,12 @@ def write_png(data: Curves, path: Path) -> Path:
     figure, axes = pyplot.subplots(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
     for label, values in data.costs.items():
         axes.plot(data.rps, values, label=label)
+    marks = [(data.profile_rps, f"your traffic {data.profile_rps:g} req/s", ":", 30)]
     if data.break_even is not None:
-        axes.axvline(data.break_even, linestyle="--", color="grey")
-        axes.annotate(
-            f"break-even {data.break_even:,.1f} req/s",
-            (data.break_even, 0),
-            xytext=(5, 10),
-            textcoords="offset points",
-        )
-    axes.axvline(data.profile_rps, linestyle=":", color="black")
-    axes.annotate(
-        f"your traffic {data.profile_rps:g} req/s",
-        (data.profile_rps, 0),
-        xytext=(5, 30),
-        textcoords="offset points",
-    )
+        marks.append((data.break_even, f"break-even {data.break_even:,.1f} req/s", "--", 10))
+    for x, text, style, lift in marks:
+        axes.axvline(x, linestyle=style, color="dimgrey")
+        axes.annotate(text, (x, 0), xytext=(5, lift), textcoords="offset points")
     axes.set_xlabel("mean requests per second (your profile's shape)")
     axes.set_ylabel("USD per month (target only; shared rows excluded)")
     axes.set_title("Monthly cost by target")
