@@ -221,7 +221,8 @@ class FakeAttachmentStore:
         attachment_id = new_id()
         upload = AttachmentUpload(
             attachment_id=attachment_id,
-            key=f"orders/{order_id}/{attachment_id}/{filename}",
+            key=f"orders/{order_id}/{attachment_id}",
+            filename=filename,
             url="memory://attachments",
             fields={"Content-Type": content_type},
             expires_in=self.expiry_seconds,
@@ -232,7 +233,7 @@ class FakeAttachmentStore:
 
     def upload(self, order_id: str, upload: AttachmentUpload, size: int) -> None:
         """The client's POST of the file to the presigned URL, as if it succeeded."""
-        filename = upload.key.rsplit("/", 1)[-1]
+        filename = upload.filename
         self.files.setdefault(order_id, []).append(
             Attachment(
                 attachment_id=upload.attachment_id,

@@ -12,6 +12,7 @@ from orders.domain.errors import (
     OrderExists,
     VersionConflict,
 )
+from orders.domain.filenames import check_filename
 from orders.domain.model import (
     Order,
     OrderEvent,
@@ -198,6 +199,8 @@ class OrderService:
     def create_attachment(
         self, order_id: str, *, filename: str, content_type: str, size: int | None
     ) -> AttachmentUpload:
+        """A presigned upload for one file; the name is kept as chosen, never in the key."""
+        check_filename(filename)
         if content_type not in self._policy.allowed_content_types:
             allowed = ", ".join(sorted(self._policy.allowed_content_types))
             raise AttachmentRejected(

@@ -302,6 +302,8 @@ def test_attachment_upload_and_download_listing(client: TestClient, new_order, a
         Bucket=upload["upload"]["url"].split("//")[1].split(".")[0],
         Key=upload["key"],
         Body=b"hello",
+        # What the presigned POST's form fields make S3 keep.
+        Metadata={"filename": upload["upload"]["fields"]["x-amz-meta-filename"]},
     )
     listing = client.get(f"/api/orders/{order['id']}/attachments").json()["items"]
     assert [(a["filename"], a["size"]) for a in listing] == [("note.txt", 5)]

@@ -3,8 +3,23 @@
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
+from orders.domain.filenames import (
+    FILENAME_DESCRIPTION,
+    FILENAME_PATTERN,
+    MAX_FILENAME_LENGTH,
+    UnsafeFilename,
+    filename_problem,
+)
 from orders.domain.model import Order, OrderStatus, allowed_next
 
 
@@ -106,11 +121,35 @@ class CancelRequest(_Strict):
     version: Version | None = None
 
 
+def _kept_filename(name: str) -> str:
+    """The domain's filename rules, as a validation error that names the rule."""
+    rule = filename_problem(name)
+    if rule is not None:
+        raise PydanticCustomError(
+            f"filename_{rule.value.replace('-', '_')}", str(UnsafeFilename(rule))
+        )
+    return name
+
+
+# Checked by the domain's rules (each refusal names its rule); the schema publishes the
+# same limits (length and an equivalent pattern) for clients to check the field with.
+Filename = Annotated[
+    str,
+    AfterValidator(_kept_filename),
+    Field(
+        description=FILENAME_DESCRIPTION,
+        examples=["invoice 2026 #17.pdf"],
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": MAX_FILENAME_LENGTH,
+            "pattern": FILENAME_PATTERN,
+        },
+    ),
+]
+
+
 class AttachmentCreate(_Strict):
-    filename: Annotated[
-        str,
-        StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"),
-    ] = Field(examples=["invoice.pdf"])
+    filename: Filename
     content_type: Annotated[
         str,
         StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100),
@@ -127,7 +166,8 @@ class PresignedPost(BaseModel):
 
 class AttachmentUploadPublic(BaseModel):
     attachment_id: str
-    key: str
+    key: str = Field(description="The object key, made of ids only")
+    filename: str = Field(description="The name kept for display and download")
     upload: PresignedPost
     expires_in: int
     max_bytes: int
@@ -135,10 +175,13 @@ class AttachmentUploadPublic(BaseModel):
 
 class AttachmentPublic(BaseModel):
     attachment_id: str
-    filename: str
+    filename: str = Field(description="The name the user chose, exactly as sent")
     size: int
     last_modified: str
-    download_url: str
+    download_url: str = Field(
+        description="Presigned GET; the browser saves the file under `filename` "
+        "(Content-Disposition with an RFC 8187 filename*)"
+    )
     expires_in: int
 
 

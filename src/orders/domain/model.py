@@ -212,6 +212,7 @@ class StoredEvent:
 class AttachmentUpload:
     attachment_id: str
     key: str
+    filename: str
     url: str
     fields: dict[str, str]
     expires_in: int
