@@ -193,6 +193,21 @@ class EventPublic(BaseModel):
     id: str
     detail_type: str
     occurred_at: str
+    at: str = Field(
+        description="When it happened: ISO 8601 with its UTC offset",
+        examples=["2026-11-30T18:21:07.412803+00:00"],
+    )
+    from_status: OrderStatus | None = Field(
+        description="The status before, on a status change; null otherwise"
+    )
+    to_status: OrderStatus | None = Field(
+        description="The status after: on a status change, and the first status on "
+        "OrderCreated; null for an event that sets no status"
+    )
+    actor: str | None = Field(
+        description='Who made the change ("user:<sub>" or "client:<client id>"); '
+        "null when the request was not authenticated"
+    )
     detail: dict[str, object]
     published_at: str | None
     bus_event_id: str | None

@@ -138,15 +138,19 @@ class OrderEvent:
     occurred_at: datetime = field(default_factory=now)
 
     @classmethod
-    def created(cls, order: Order) -> OrderEvent:
-        return cls._for("OrderCreated", order, previous_status=None)
+    def created(cls, order: Order, *, actor: str | None = None) -> OrderEvent:
+        return cls._for("OrderCreated", order, previous_status=None, actor=actor)
 
     @classmethod
-    def status_changed(cls, order: Order, previous: OrderStatus) -> OrderEvent:
-        return cls._for("OrderStatusChanged", order, previous_status=previous.value)
+    def status_changed(
+        cls, order: Order, previous: OrderStatus, *, actor: str | None = None
+    ) -> OrderEvent:
+        return cls._for("OrderStatusChanged", order, previous_status=previous.value, actor=actor)
 
     @classmethod
-    def _for(cls, detail_type: str, order: Order, previous_status: str | None) -> OrderEvent:
+    def _for(
+        cls, detail_type: str, order: Order, *, previous_status: str | None, actor: str | None
+    ) -> OrderEvent:
         event_id = new_id()
         detail = OrderEventDetailV1(
             event_id=event_id,
@@ -164,6 +168,7 @@ class OrderEvent:
                 allowed_transitions=allowed_next(order.status),
             ),
             previous_status=previous_status,
+            actor=actor,
         )
         return cls(
             detail_type=detail_type,
@@ -190,6 +195,10 @@ class OrderPage:
     next_cursor: str | None
 
 
+# The events that set an order's status: OrderCreated its first, the other its next.
+STATUS_EVENTS = frozenset({"OrderCreated", "OrderStatusChanged"})
+
+
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
     """An outbox record as kept beside its order: what was sent and whether the bus took it.
@@ -206,6 +215,33 @@ class StoredEvent:
     detail: dict[str, Any]
     published_at: str | None = None
     bus_event_id: str | None = None
+
+    @property
+    def at(self) -> str:
+        """When it happened, ISO 8601 with its UTC offset (a naive time is read as UTC)."""
+        moment = datetime.fromisoformat(self.occurred_at)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+    @property
+    def from_status(self) -> str | None:
+        """The status before: on a status change only."""
+        previous = self.detail.get("previous_status")
+        return str(previous) if previous is not None else None
+
+    @property
+    def to_status(self) -> str | None:
+        """The status after: on a status change, and the first status on a create."""
+        if self.detail_type not in STATUS_EVENTS:
+            return None
+        order = self.detail.get("order")
+        status = order.get("status") if isinstance(order, dict) else None
+        return str(status) if status is not None else None
+
+    @property
+    def actor(self) -> str | None:
+        """Who made the change ("user:<sub>", "client:<id>"); None before authentication."""
+        actor = self.detail.get("actor")
+        return str(actor) if actor is not None else None
 
 
 @dataclass(frozen=True, slots=True)
