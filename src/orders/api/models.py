@@ -105,7 +105,12 @@ class OrderReplay:
 class OrderList(BaseModel):
     items: list[OrderPublic]
     next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; absent on the last page"
+        description="Pass as `cursor` (with the same filters and sort) for the next page; "
+        "null on the last page"
+    )
+    has_more: bool = Field(
+        description="Whether a next page exists (next_cursor is set). No total count: "
+        "counting would read every matching order"
     )
 
 

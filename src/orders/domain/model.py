@@ -179,20 +179,53 @@ class OrderEvent:
         )
 
 
+class OrderSort(StrEnum):
+    """Which time a list is ordered by, newest first."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+
+
+def customer_fold(text: str) -> str:
+    """A customer name (or the start of one) as the case-insensitive find compares it.
+
+    casefold(), not lower(): "STRASSE" finds "Straße", as a person expects.
+    """
+    return text.casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class OrderQuery:
-    """A page request for the list endpoint."""
+    """A page request for the list endpoint.
+
+    `customer` is the exact name; `customer_prefix` the start of one, any case (not both).
+    """
 
     status: OrderStatus | None = None
     customer: str | None = None
+    customer_prefix: str | None = None
+    sort: OrderSort = OrderSort.CREATED
     limit: int = 20
     cursor: str | None = None
+
+    def binding(self) -> str:
+        """What a cursor must have been issued for: every filter and the order, not the page."""
+        parts = [self.status or "", self.customer or "", self.customer_prefix or "", self.sort]
+        canonical = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
 class OrderPage:
+    """A page; next_cursor is set exactly when a next page exists (it may be empty only
+    when a filtered query stopped reading early, see adapters/dynamodb.py)."""
+
     items: list[Order]
     next_cursor: str | None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_cursor is not None
 
 
 # The events that set an order's status: OrderCreated its first, the other its next.
