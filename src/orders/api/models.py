@@ -41,11 +41,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_TRIMMED = "Whitespace at either end is removed first; 1 to 100 characters must remain"
+
+
 class OrderCreate(_Strict):
-    customer: Text = Field(examples=["acme-corp"])
-    product: Text = Field(examples=["widget"])
-    quantity: Annotated[int, Field(strict=True, gt=0, le=10_000, examples=[3]), Integer]
-    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+    """The limits a client checks a form with are all in this schema (min/max)."""
+
+    customer: Text = Field(examples=["acme-corp"], description=f"The customer. {_TRIMMED}")
+    product: Text = Field(examples=["widget"], description=f"The product. {_TRIMMED}")
+    quantity: Annotated[
+        int,
+        Field(strict=True, ge=1, le=10_000, examples=[3], description="A whole number, 1 to 10000"),
+        Integer,
+    ]
+    note: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+        default=None, description="Free text, up to 500 characters, shown as typed"
+    )
 
 
 class OrderPublic(BaseModel):
@@ -159,7 +170,7 @@ class AttachmentCreate(_Strict):
         str,
         StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100),
     ] = Field(examples=["application/pdf"])
-    size: Annotated[int, Field(strict=True, gt=0), Integer] | None = Field(
+    size: Annotated[int, Field(strict=True, ge=1), Integer] | None = Field(
         default=None, description="Expected size in bytes, checked against the limit early"
     )
 
