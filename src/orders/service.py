@@ -135,7 +135,7 @@ class OrderService:
         return Created(self._replay.load(stored), replayed=replayed or found_stored)
 
     def _create_or_find(
-        self, new: NewOrder, order_id: str, fingerprint: str, actor: str | None
+        self, new: NewOrder, order_id: str, fingerprint: str, actor: str | None = None
     ) -> tuple[Order, bool]:
         """(the order, whether it was already stored by an earlier attempt with this key)."""
         try:
