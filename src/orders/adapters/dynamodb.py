@@ -499,7 +499,10 @@ def _plan(query: OrderQuery) -> _Plan:
             filters["customer_key"] = ("prefix", prefix)
         return _Plan("by_updated", "entity", ENTITY, "updated_key", filters=filters)
     if query.customer is not None:
-        return _Plan("by_customer", "customer", query.customer, "created_key", filters=status)
+        filters = dict(status)
+        if prefix is not None:
+            filters["customer_key"] = ("prefix", prefix)
+        return _Plan("by_customer", "customer", query.customer, "created_key", filters=filters)
     if prefix is not None:
         return _Plan(
             "by_customer_name",

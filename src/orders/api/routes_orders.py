@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 
 from orders.api.conditions import (
     Precondition,
@@ -125,7 +124,8 @@ def list_orders(
             min_length=1,
             max_length=100,
             description="Customers whose name starts with this, in any case; they come "
-            "A to Z, each one's orders newest first (with sort=created). Not with `customer`",
+            "A to Z, each one's orders newest first (with sort=created). With `customer`, "
+            "both must hold",
         ),
     ] = None,
     sort: Annotated[
@@ -142,16 +142,6 @@ def list_orders(
         ),
     ] = None,
 ) -> OrderList:
-    if customer is not None and customer_prefix is not None:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("query", "customer_prefix"),
-                    "msg": "give customer (an exact name) or customer_prefix, not both",
-                }
-            ]
-        )
     page = service.list_orders(
         OrderQuery(
             status=status,

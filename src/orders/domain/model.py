@@ -198,7 +198,8 @@ def customer_fold(text: str) -> str:
 class OrderQuery:
     """A page request for the list endpoint.
 
-    `customer` is the exact name; `customer_prefix` the start of one, any case (not both).
+    `customer` is the exact name; `customer_prefix` the start of one, any case; every
+    filter given must hold.
     """
 
     status: OrderStatus | None = None
