@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 
 from orders.adapters.dynamodb import DynamoOrderRepository
-from tests.support import TABLE
+from orders.domain.model import Order, OrderEvent, OrderQuery, OrderSort, OrderStatus
+from tests.fakes import FakeOrderRepository
+from tests.support import REGION, TABLE
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -197,3 +202,46 @@ def test_backfill_gives_old_orders_the_list_keys_once(
     assert [o["id"] for o in found] == [old["id"]]
     updated = client.get("/api/orders", params={"sort": "updated"}).json()["items"]
     assert [o["id"] for o in updated] == [old["id"]]
+
+
+QUERIES = [
+    {},
+    {"sort": OrderSort.UPDATED},
+    {"customer_prefix": "AC"},
+    {"customer_prefix": "ac", "sort": OrderSort.UPDATED},
+    {"customer_prefix": "a", "status": OrderStatus.CONFIRMED},
+    {"customer": "Acme", "customer_prefix": "acm"},
+    {"status": OrderStatus.PENDING, "sort": OrderSort.UPDATED},
+]
+
+
+@pytest.mark.parametrize("filters", QUERIES, ids=str)
+def test_the_fake_lists_as_the_table_does(aws: dict[str, str], filters: dict[str, Any]) -> None:
+    """The service tier's fake keeps the adapter's order and filters, page for page."""
+    table = DynamoOrderRepository(
+        table_name=TABLE, client=boto3.client("dynamodb", region_name=REGION)
+    )
+    fake = FakeOrderRepository()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    customers = ["Acme", "acme corp", "Acorn", "Globex", "ACME", "b"]
+    for n, customer in enumerate(customers * 2):
+        order = Order.create(customer=customer, product="p", quantity=1)
+        order = replace(order, created_at=start + timedelta(minutes=n), updated_at=start)
+        if n % 3 == 0:
+            order = replace(
+                order.transition(OrderStatus.CONFIRMED), updated_at=start + timedelta(hours=n)
+            )
+        for repository in (table, fake):
+            repository.add(order, OrderEvent.created(order))
+
+    def pages(repository: DynamoOrderRepository | FakeOrderRepository) -> list[list[str]]:
+        found, cursor = [], None
+        while True:
+            page = repository.list_orders(OrderQuery(**filters, limit=2, cursor=cursor))
+            found.append([o.id for o in page.items])
+            if not page.has_more:
+                return found
+            cursor = page.next_cursor
+
+    assert pages(table) == pages(fake)
+    assert any(pages(fake))
