@@ -85,7 +85,8 @@ def test_the_published_quantity_bounds_are_the_ones_enforced(
     api: TestClient, schemas: dict[str, Any]
 ) -> None:
     quantity = schemas["OrderCreate"]["properties"]["quantity"]
-    low, high = int(quantity["minimum"]), int(quantity["maximum"])
+    # An integer above exclusiveMinimum 0 is at least 1 (the schema keeps the shape it had).
+    low, high = int(quantity["exclusiveMinimum"]) + 1, int(quantity["maximum"])
     base = {"customer": "acme", "product": "widget"}
 
     for accepted in (low, high):

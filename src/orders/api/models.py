@@ -51,7 +51,7 @@ class OrderCreate(_Strict):
     product: Text = Field(examples=["widget"], description=f"The product. {_TRIMMED}")
     quantity: Annotated[
         int,
-        Field(strict=True, ge=1, le=10_000, examples=[3], description="A whole number, 1 to 10000"),
+        Field(strict=True, gt=0, le=10_000, examples=[3], description="A whole number, 1 to 10000"),
         Integer,
     ]
     note: Annotated[str, StringConstraints(max_length=500)] | None = Field(
@@ -170,7 +170,7 @@ class AttachmentCreate(_Strict):
         str,
         StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100),
     ] = Field(examples=["application/pdf"])
-    size: Annotated[int, Field(strict=True, ge=1), Integer] | None = Field(
+    size: Annotated[int, Field(strict=True, gt=0), Integer] | None = Field(
         default=None, description="Expected size in bytes, checked against the limit early"
     )
 
