@@ -355,6 +355,10 @@ def outbox_batch(template: dict[str, Any]) -> dict[str, Any]:
         "created_at": CREATED_AT,
         "updated_at": CREATED_AT,
         "created_key": f"{CREATED_AT}#{ORDER_ID}",
+        # by_customer_name's key: the casefolded name, a unit separator, then 10**17
+        # minus the creation time in microseconds since the epoch (newest first).
+        "customer_key": f"acme-corp\x1f98232676954876544#{ORDER_ID}",
+        "updated_key": f"{CREATED_AT}#{ORDER_ID}",
     }
     event_image = {
         "pk": pk,

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from orders.adapters.dynamodb import event_sort_key
+from orders.adapters.dynamodb import customer_key, event_sort_key, updated_key
 from orders.bootstrap import Container, bootstrap
 from orders.domain.errors import (
     IdempotencyConflict,
@@ -25,7 +25,16 @@ from orders.domain.errors import (
     OrderNotFound,
     VersionConflict,
 )
-from orders.domain.model import Attachment, AttachmentUpload, OrderPage, StoredEvent, new_id, now
+from orders.domain.model import (
+    Attachment,
+    AttachmentUpload,
+    OrderPage,
+    OrderSort,
+    StoredEvent,
+    customer_fold,
+    new_id,
+    now,
+)
 from orders.ports import DependencyUnavailable
 from orders.settings import Settings
 
@@ -149,26 +158,37 @@ class FakeOrderRepository:
         self._append(event)
 
     def list_orders(self, query: OrderQuery) -> OrderPage:
+        """The adapter's order (its index keys) and filters; a cursor names the last id."""
         self.outages.check("list_orders")
-        matching = sorted(
-            (
-                o
-                for o in self.orders.values()
-                if (query.status is None or o.status == query.status)
-                and (query.customer is None or o.customer == query.customer)
-            ),
-            key=_created_key,
-            reverse=True,
-        )
+        prefix = customer_fold(query.customer_prefix) if query.customer_prefix else None
+        matching = [
+            o
+            for o in self.orders.values()
+            if (query.status is None or o.status == query.status)
+            and (query.customer is None or o.customer == query.customer)
+            and (prefix is None or customer_fold(o.customer).startswith(prefix))
+        ]
+        if query.sort is OrderSort.UPDATED:
+            matching.sort(key=updated_key, reverse=True)
+        elif prefix is not None and query.customer is None:
+            matching.sort(key=customer_key)
+        else:
+            matching.sort(key=_created_key, reverse=True)
         if query.cursor is not None:
-            if not query.cursor.startswith(CURSOR_PREFIX):
+            binding, _, after = query.cursor.removeprefix(CURSOR_PREFIX).partition(":")
+            ids = [o.id for o in matching]
+            if (
+                not query.cursor.startswith(CURSOR_PREFIX)
+                or binding != query.binding()
+                or after not in ids
+            ):
                 raise InvalidCursor
-            after = query.cursor.removeprefix(CURSOR_PREFIX)
-            matching = [o for o in matching if _created_key(o) < after]
+            matching = matching[ids.index(after) + 1 :]
         items = matching[: query.limit]
         more = len(matching) > query.limit
         return OrderPage(
-            items=items, next_cursor=CURSOR_PREFIX + _created_key(items[-1]) if more else None
+            items=items,
+            next_cursor=f"{CURSOR_PREFIX}{query.binding()}:{items[-1].id}" if more else None,
         )
 
     def events(self, order_id: str) -> list[StoredEvent]:
@@ -221,7 +241,8 @@ class FakeAttachmentStore:
         attachment_id = new_id()
         upload = AttachmentUpload(
             attachment_id=attachment_id,
-            key=f"orders/{order_id}/{attachment_id}/{filename}",
+            key=f"orders/{order_id}/{attachment_id}",
+            filename=filename,
             url="memory://attachments",
             fields={"Content-Type": content_type},
             expires_in=self.expiry_seconds,
@@ -232,7 +253,7 @@ class FakeAttachmentStore:
 
     def upload(self, order_id: str, upload: AttachmentUpload, size: int) -> None:
         """The client's POST of the file to the presigned URL, as if it succeeded."""
-        filename = upload.key.rsplit("/", 1)[-1]
+        filename = upload.filename
         self.files.setdefault(order_id, []).append(
             Attachment(
                 attachment_id=upload.attachment_id,

@@ -35,12 +35,12 @@ def service_env(kms_key_id: str, **extra: str) -> dict[str, str]:
     }
 
 
-def gsi(name: str, hash_key: str) -> GlobalSecondaryIndexTypeDef:
+def gsi(name: str, hash_key: str, range_key: str = "created_key") -> GlobalSecondaryIndexTypeDef:
     return {
         "IndexName": name,
         "KeySchema": [
             {"AttributeName": hash_key, "KeyType": "HASH"},
-            {"AttributeName": "created_key", "KeyType": "RANGE"},
+            {"AttributeName": range_key, "KeyType": "RANGE"},
         ],
         "Projection": {"ProjectionType": "ALL"},
     }
@@ -59,7 +59,16 @@ def create_data_plane(session: boto3.session.Session) -> dict[str, str]:
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
             {"AttributeName": n, "AttributeType": "S"}
-            for n in ("pk", "sk", "entity", "status", "customer", "created_key")
+            for n in (
+                "pk",
+                "sk",
+                "entity",
+                "status",
+                "customer",
+                "created_key",
+                "customer_key",
+                "updated_key",
+            )
         ],
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
@@ -69,6 +78,8 @@ def create_data_plane(session: boto3.session.Session) -> dict[str, str]:
             gsi("by_created", "entity"),
             gsi("by_status", "status"),
             gsi("by_customer", "customer"),
+            gsi("by_customer_name", "entity", "customer_key"),
+            gsi("by_updated", "entity", "updated_key"),
         ],
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )

@@ -12,6 +12,7 @@ from orders.domain.errors import (
     OrderExists,
     VersionConflict,
 )
+from orders.domain.filenames import check_filename
 from orders.domain.model import (
     Order,
     OrderEvent,
@@ -95,7 +96,12 @@ class OrderService:
         self._policy = attachment_policy
 
     def create(
-        self, new: NewOrder, *, idempotency_key: str | None = None, caller: str = ANONYMOUS
+        self,
+        new: NewOrder,
+        *,
+        idempotency_key: str | None = None,
+        caller: str = ANONYMOUS,
+        actor: str | None = None,
     ) -> Created:
         """Create an order with its OrderCreated event; once per caller and Idempotency-Key.
 
@@ -103,12 +109,13 @@ class OrderService:
         the write is conditional on that id being free, so every attempt with one key
         (concurrent, or a retry after a crash or a lost reply) creates at most one order;
         a later attempt with the same body gets that order back, another body a 422.
+        `actor` (who is asking, once requests are authenticated) is recorded on the event.
         Powertools idempotency sits in front of it for what the data cannot give: the
         first response replayed byte for byte (even after the order moved on), and a
         quick 409 for a duplicate that arrives while the first is still running.
         """
         if idempotency_key is None:
-            return Created(self._create(new), replayed=False)
+            return Created(self._create(new, actor=actor), replayed=False)
         payload = new.payload()
         fingerprint = request_fingerprint(payload)
         order_id = order_id_for(caller, idempotency_key)
@@ -116,7 +123,7 @@ class OrderService:
 
         def create_once() -> dict[str, Any]:
             nonlocal found_stored
-            order, found_stored = self._create_or_find(new, order_id, fingerprint)
+            order, found_stored = self._create_or_find(new, order_id, fingerprint, actor)
             return self._replay.dump(order)
 
         stored, replayed = self._idempotency.run(
@@ -127,17 +134,25 @@ class OrderService:
             logger.info("idempotent replay", order_id=stored["id"], from_order=found_stored)
         return Created(self._replay.load(stored), replayed=replayed or found_stored)
 
-    def _create_or_find(self, new: NewOrder, order_id: str, fingerprint: str) -> tuple[Order, bool]:
+    def _create_or_find(
+        self, new: NewOrder, order_id: str, fingerprint: str, actor: str | None = None
+    ) -> tuple[Order, bool]:
         """(the order, whether it was already stored by an earlier attempt with this key)."""
         try:
-            return self._create(new, order_id=order_id, fingerprint=fingerprint), False
+            created = self._create(new, order_id=order_id, fingerprint=fingerprint, actor=actor)
+            return created, False
         except OrderExists as exists:
             if exists.fingerprint != fingerprint:
                 raise IdempotencyConflict from None
             return exists.order, True
 
     def _create(
-        self, new: NewOrder, *, order_id: str | None = None, fingerprint: str | None = None
+        self,
+        new: NewOrder,
+        *,
+        order_id: str | None = None,
+        fingerprint: str | None = None,
+        actor: str | None = None,
     ) -> Order:
         order = Order.create(
             customer=new.customer,
@@ -146,7 +161,7 @@ class OrderService:
             note=new.note,
             order_id=order_id,
         )
-        self._repo.add(order, OrderEvent.created(order), fingerprint=fingerprint)
+        self._repo.add(order, OrderEvent.created(order, actor=actor), fingerprint=fingerprint)
         count(MetricName.ORDERS_CREATED)
         logger.info("order created", order_id=order.id, customer=order.customer)
         return order
@@ -158,7 +173,12 @@ class OrderService:
         return self._repo.list_orders(query)
 
     def change_status(
-        self, order_id: str, target: OrderStatus, *, expected_version: int | None = None
+        self,
+        order_id: str,
+        target: OrderStatus,
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
     ) -> Order:
         """Move an order along its lifecycle, atomically.
 
@@ -166,13 +186,14 @@ class OrderService:
         Without, from the version just read: the write is conditional on it, so a
         concurrent change is never overwritten; a lost race re-reads and applies the
         transition to the new state (which may make it illegal), a few times at most.
+        `actor` (who is asking, once requests are authenticated) is recorded on the event.
         """
         for attempt in range(1, CHANGE_ATTEMPTS + 1):
             current = self._repo.get(order_id)
             if expected_version is not None and current.version != expected_version:
                 raise VersionConflict(order_id, expected_version, current.version)
             changed = current.transition(target)
-            event = OrderEvent.status_changed(changed, previous=current.status)
+            event = OrderEvent.status_changed(changed, previous=current.status, actor=actor)
             try:
                 self._repo.save_transition(changed, expected_version=current.version, event=event)
             except VersionConflict:
@@ -198,6 +219,8 @@ class OrderService:
     def create_attachment(
         self, order_id: str, *, filename: str, content_type: str, size: int | None
     ) -> AttachmentUpload:
+        """A presigned upload for one file; the name is kept as chosen, never in the key."""
+        check_filename(filename)
         if content_type not in self._policy.allowed_content_types:
             allowed = ", ".join(sorted(self._policy.allowed_content_types))
             raise AttachmentRejected(

@@ -430,6 +430,14 @@ def test_data_table_keys_indexes_and_protection() -> None:
             [("customer", "HASH"), ("created_key", "RANGE")],
             {"ProjectionType": "ALL"},
         ),
+        "by_customer_name": (
+            [("entity", "HASH"), ("customer_key", "RANGE")],
+            {"ProjectionType": "ALL"},
+        ),
+        "by_updated": (
+            [("entity", "HASH"), ("updated_key", "RANGE")],
+            {"ProjectionType": "ALL"},
+        ),
     }
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"]["SSEType"] == "KMS"
@@ -480,7 +488,7 @@ def test_data_stack_deploys_alone_into_moto(monkeypatch: pytest.MonkeyPatch) -> 
             TableName=outputs["TableName"]
         )["Table"]
         assert {g["IndexName"] for g in table["GlobalSecondaryIndexes"]} == {
-            "by_created", "by_status", "by_customer",
+            "by_created", "by_status", "by_customer", "by_customer_name", "by_updated",
         }  # fmt: skip
 
 

@@ -302,6 +302,8 @@ def test_attachment_upload_and_download_listing(client: TestClient, new_order, a
         Bucket=upload["upload"]["url"].split("//")[1].split(".")[0],
         Key=upload["key"],
         Body=b"hello",
+        # What the presigned POST's form fields make S3 keep.
+        Metadata={"filename": upload["upload"]["fields"]["x-amz-meta-filename"]},
     )
     listing = client.get(f"/api/orders/{order['id']}/attachments").json()["items"]
     assert [(a["filename"], a["size"]) for a in listing] == [("note.txt", 5)]
@@ -350,3 +352,22 @@ def test_dependency_failure_is_503_problem(client: TestClient, app) -> None:  # 
     assert response.status_code == 503
     assert response.json()["type"] == "urn:orders:problem:dependency-unavailable"
     assert "dynamodb" in response.json()["detail"]
+
+
+def test_events_say_from_to_when_and_who(client: TestClient, new_order) -> None:  # type: ignore[no-untyped-def]
+    order = new_order()
+    client.post(f"/api/orders/{order['id']}/cancel")
+
+    items = client.get(f"/api/orders/{order['id']}/events").json()["items"]
+
+    assert [(e["detail_type"], e["from_status"], e["to_status"]) for e in items] == [
+        ("OrderCreated", None, "pending"),
+        ("OrderStatusChanged", "pending", "cancelled"),
+    ]
+    # No authentication yet: nobody to name.
+    assert [e["actor"] for e in items] == [None, None]
+    for event in items:
+        at = datetime.fromisoformat(event["at"])
+        assert at.utcoffset() is not None
+        assert at.utcoffset().total_seconds() == 0
+    assert items[1]["at"] == client.get(f"/api/orders/{order['id']}").json()["updated_at"]

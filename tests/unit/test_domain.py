@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
+from datetime import datetime
 
 import pytest
 
 from orders.domain.errors import IllegalTransition
-from orders.domain.model import TRANSITIONS, Order, OrderEvent, OrderStatus
+from orders.domain.model import TRANSITIONS, Order, OrderEvent, OrderStatus, StoredEvent
 
 
 def order_in(status: OrderStatus) -> Order:
@@ -77,3 +79,44 @@ def test_events_carry_schema_version_and_previous_status() -> None:
     assert changed.detail["previous_status"] == "pending"
     assert changed.detail["order"]["status"] == "confirmed"
     assert changed.detail["event_id"] == changed.id
+
+
+def test_a_stored_event_says_what_changed_when_and_by_whom() -> None:
+    order = Order.create(customer="c", product="p", quantity=1)
+    confirmed = order.transition(OrderStatus.CONFIRMED)
+    created = _stored(OrderEvent.created(order))
+    changed = _stored(OrderEvent.status_changed(confirmed, order.status, actor="user:abc"))
+
+    assert (created.from_status, created.to_status, created.actor) == (None, "pending", None)
+    assert (changed.from_status, changed.to_status, changed.actor) == (
+        "pending",
+        "confirmed",
+        "user:abc",
+    )
+    assert datetime.fromisoformat(changed.at) == confirmed.updated_at
+    assert changed.at.endswith("+00:00")
+
+
+def test_an_event_time_without_an_offset_is_read_as_utc() -> None:
+    event = replace(_stored(OrderEvent.created(_order())), occurred_at="2026-11-30T18:00:00")
+    assert event.at == "2026-11-30T18:00:00+00:00"
+
+
+def test_an_event_that_sets_no_status_has_no_from_or_to() -> None:
+    event = replace(_stored(OrderEvent.created(_order())), detail_type="OrderNoteEdited")
+    assert (event.from_status, event.to_status) == (None, None)
+
+
+def _order() -> Order:
+    return Order.create(customer="c", product="p", quantity=1)
+
+
+def _stored(event: OrderEvent) -> StoredEvent:
+    return StoredEvent(
+        id=event.id,
+        order_id=event.order_id,
+        key="EVENT#x",
+        detail_type=event.detail_type,
+        occurred_at=event.occurred_at.isoformat(),
+        detail=event.detail,
+    )

@@ -36,3 +36,16 @@ def test_previous_status_appears_only_on_a_status_change() -> None:
     assert changed.detail["previous_status"] == "pending"
     assert changed.detail["order"]["status"] == "confirmed"
     OrderEventDetailV1.model_validate(changed.detail)
+
+
+def test_actor_is_an_optional_field_left_out_when_unknown() -> None:
+    """Adding it kept 1.0: a detail without it validates, and none is written as null."""
+    order = Order.create(customer="c", product="p", quantity=1)
+    anonymous = OrderEvent.created(order)
+    signed_in = OrderEvent.status_changed(
+        order.transition(OrderStatus.CONFIRMED), order.status, actor="client:machine"
+    )
+    assert "actor" not in anonymous.detail
+    assert signed_in.detail["actor"] == "client:machine"
+    assert OrderEventDetailV1.model_validate(anonymous.detail).actor is None
+    assert OrderEventDetailV1.model_validate(signed_in.detail).detail() == signed_in.detail

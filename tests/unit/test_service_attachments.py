@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orders.domain.errors import AttachmentRejected, OrderNotFound
+from orders.domain.filenames import UnsafeFilename
 from orders.service import NewOrder, OrderService
 from tests.fakes import Fakes, fake_settings
 
@@ -84,3 +85,31 @@ def test_uploaded_files_are_listed_for_their_order_only(
         12,
     )
     assert service.list_attachments(other) == []
+
+
+@pytest.mark.parametrize("filename", ["invoice 2026 #17.pdf", "Préface (v2) «final».pdf"])
+def test_the_chosen_name_is_kept_and_never_part_of_the_key(
+    service: OrderService, fakes: Fakes, order_id: str, filename: str
+) -> None:
+    upload = service.create_attachment(
+        order_id, filename=filename, content_type="application/pdf", size=1
+    )
+    fakes.attachments.upload(order_id, upload, size=1)
+
+    assert upload.filename == filename
+    assert upload.key == f"orders/{order_id}/{upload.attachment_id}"
+    assert [a.filename for a in service.list_attachments(order_id)] == [filename]
+
+
+@pytest.mark.parametrize(
+    ("filename", "rule"),
+    [("../x.pdf", "path-separator"), ("a\r\nb.pdf", "control-character"), ("..", "dot-name")],
+)
+def test_an_unsafe_name_is_refused_by_the_service_too(
+    service: OrderService, fakes: Fakes, order_id: str, filename: str, rule: str
+) -> None:
+    with pytest.raises(UnsafeFilename, match=f"rule: {rule}"):
+        service.create_attachment(
+            order_id, filename=filename, content_type="application/pdf", size=1
+        )
+    assert fakes.attachments.presigned == []

@@ -2,17 +2,26 @@
 
 Item layout (single table, key pk/sk; the prefixes are spelled in adapters/keys.py):
   order   pk=ORDER#<id>  sk=ORDER                    + entity, status, customer, created_key,
+                                                     customer_key, updated_key,
                                                      request_fingerprint (created with a key)
   event   pk=ORDER#<id>  sk=EVENT#<occurred>#<id>    outbox record; the stream publishes INSERTs
-GSIs (projection ALL), all sorted by created_key = "<created_at>#<id>":
-  by_created (entity), by_status (status), by_customer (customer)
+GSIs (projection ALL):
+  by_created (entity, created_key), by_status (status, created_key),
+  by_customer (customer, created_key)        created_key = "<created_at>#<id>"
+  by_customer_name (entity, customer_key)    customer_key = "<casefolded customer>\x1f
+                                             <newest-first counter>#<id>": a prefix of the
+                                             name is a begins_with on the sort key
+  by_updated (entity, updated_key)           updated_key = "<updated_at>#<id>"
 The order and its event share a partition key, so the stream keeps them in order.
+Orders written before customer_key/updated_key existed get them on their next status
+change, or at once from backfill_list_keys() (README: "Finding orders").
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -32,8 +41,10 @@ from orders.domain.model import (
     OrderEvent,
     OrderPage,
     OrderQuery,
+    OrderSort,
     OrderStatus,
     StoredEvent,
+    customer_fold,
     now,
 )
 
@@ -52,8 +63,28 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
+# Between the folded name and the rest of customer_key: below every printable character,
+# so "acme" sorts before "acme corp" and a prefix never runs into the counter.
+NAME_END = "\x1f"
+# customer_key counts down from here in microseconds, so an ascending Query of one
+# customer's orders reads the newest first (17 digits last until the year 5138).
+_NEWEST_FIRST_FROM = 10**17
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _created_key(order: Order) -> str:
     return f"{order.created_at.isoformat()}#{order.id}"
+
+
+def customer_key(order: Order) -> str:
+    """by_customer_name's sort key: customers A to Z, each one's newest order first."""
+    age = (order.created_at - _EPOCH) // timedelta(microseconds=1)
+    countdown = _NEWEST_FIRST_FROM - age
+    return f"{customer_fold(order.customer)}{NAME_END}{countdown:017d}#{order.id}"
+
+
+def updated_key(order: Order) -> str:
+    return f"{order.updated_at.isoformat()}#{order.id}"
 
 
 def order_item(order: Order) -> dict[str, Any]:
@@ -70,6 +101,8 @@ def order_item(order: Order) -> dict[str, Any]:
         "created_at": order.created_at.isoformat(),
         "updated_at": order.updated_at.isoformat(),
         "created_key": _created_key(order),
+        "customer_key": customer_key(order),
+        "updated_key": updated_key(order),
     }
     if order.note is not None:
         item["note"] = order.note
@@ -200,7 +233,10 @@ class DynamoOrderRepository:
         update = {
             "TableName": self._table,
             "Key": {"pk": {"S": order_pk(order.id)}, "sk": {"S": ORDER_SK}},
-            "UpdateExpression": "SET #status = :status, #version = :version, updated_at = :at",
+            # The list keys too: updated_key moves, and an order stored before the keys
+            # existed gets both on its first change.
+            "UpdateExpression": "SET #status = :status, #version = :version, updated_at = :at, "
+            "updated_key = :updated_key, customer_key = :customer_key",
             # The write never creates an item, and never lands on a version it did not read.
             "ConditionExpression": "attribute_exists(pk) AND #version = :expected",
             "ExpressionAttributeNames": {"#status": "status", "#version": "version"},
@@ -209,6 +245,8 @@ class DynamoOrderRepository:
                 ":version": {"N": str(order.version)},
                 ":at": {"S": order.updated_at.isoformat()},
                 ":expected": {"N": str(expected_version)},
+                ":updated_key": {"S": updated_key(order)},
+                ":customer_key": {"S": customer_key(order)},
             },
         }
         try:
@@ -228,42 +266,95 @@ class DynamoOrderRepository:
             raise VersionConflict(order.id, expected_version, None) from None
 
     def list_orders(self, query: OrderQuery) -> OrderPage:
-        index, key_attr, key_value = _index_for(query)
-        params: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": index,
-            "KeyConditionExpression": "#k = :k",
-            "ExpressionAttributeNames": {"#k": key_attr},
-            "ExpressionAttributeValues": {":k": {"S": key_value}},
-            "ScanIndexForward": False,
-        }
-        if query.status is not None and key_attr != "status":
-            params["FilterExpression"] = "#status = :status"
-            params["ExpressionAttributeNames"]["#status"] = "status"
-            params["ExpressionAttributeValues"][":status"] = {"S": query.status.value}
+        """A page by one Query per round on the index that serves the query (never a Scan).
+
+        It asks for one item more than the page, so next_cursor is set exactly when a
+        next page exists. With a filter (a status on a customer's index, anything on
+        by_updated) a round may discard what it read; after MAX_QUERY_ROUNDS it stops
+        and returns what it has with a cursor where it stopped: that next page exists
+        as far as the index knows, and may turn out empty.
+        """
+        plan = _plan(query)
+        params = plan.params(self._table)
         if query.cursor:
             params["ExclusiveStartKey"] = cursor.decode(
                 query.cursor,
-                index=index,
-                key_names={"pk", "sk", key_attr, "created_key"},
-                fixed={key_attr: key_value},
+                index=plan.index,
+                key_names={"pk", "sk", plan.hash_attr, plan.range_attr},
+                fixed={plan.hash_attr: plan.hash_value},
+                starts=(
+                    {plan.range_attr: plan.range_prefix} if plan.range_prefix is not None else {}
+                ),
+                binding=query.binding(),
             )
-        items: list[Order] = []
+        wanted = query.limit + 1
+        found: list[dict[str, Any]] = []
         last_key: dict[str, Any] | None = None
-        # Limit counts items read before the filter, so a filtered page may take a few
-        # rounds; asking for no more than is missing keeps LastEvaluatedKey exact.
+        # Limit counts items read before the filter; asking for no more than is missing
+        # keeps LastEvaluatedKey exact.
         for _ in range(MAX_QUERY_ROUNDS):
-            params["Limit"] = query.limit - len(items)
-            with dependency("dynamodb", "Query", index=index):
+            params["Limit"] = wanted - len(found)
+            with dependency("dynamodb", "Query", index=plan.index):
                 response = self._client.query(**params)
-            items.extend(order_from_item(i) for i in response.get("Items", []))
+            found.extend(response.get("Items", []))
             last_key = response.get("LastEvaluatedKey")
-            if last_key is None or len(items) >= query.limit:
+            if last_key is None or len(found) >= wanted:
                 break
             params["ExclusiveStartKey"] = last_key
+        page = found[: query.limit]
+        resume: dict[str, Any] | None = None
+        if len(found) > query.limit:
+            resume = {name: page[-1][name] for name in plan.key_names}
+        elif last_key is not None:
+            resume = last_key
         return OrderPage(
-            items=items, next_cursor=cursor.encode(index, last_key) if last_key else None
+            items=[order_from_item(i) for i in page],
+            next_cursor=cursor.encode(plan.index, resume, binding=query.binding())
+            if resume
+            else None,
         )
+
+    def backfill_list_keys(self, *, page_size: int = 100) -> int:
+        """Give orders stored before customer_key/updated_key existed those attributes.
+
+        Reads every order through by_created (a Query, not a Scan) and writes the two
+        keys on those that lack one, only while the order is still at the version read
+        (a concurrent change writes them itself). Safe to run again: returns how many
+        it wrote this time.
+        """
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            IndexName="by_created",
+            KeyConditionExpression="entity = :entity",
+            ExpressionAttributeValues={":entity": {"S": ENTITY}},
+            PaginationConfig={"PageSize": page_size},
+        )
+        written = 0
+        with dependency("dynamodb", "Query", index="by_created"):
+            items = [i for p in pages for i in p["Items"] if _lacks_list_keys(i)]
+        for item in items:
+            order = order_from_item(item)
+            with dependency("dynamodb", "UpdateItem", order_id=order.id):
+                try:
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key={"pk": item["pk"], "sk": item["sk"]},
+                        UpdateExpression="SET customer_key = :ck, updated_key = :uk",
+                        ConditionExpression="#version = :version",
+                        ExpressionAttributeNames={"#version": "version"},
+                        ExpressionAttributeValues={
+                            ":ck": {"S": customer_key(order)},
+                            ":uk": {"S": updated_key(order)},
+                            ":version": item["version"],
+                        },
+                    )
+                except ClientError as exc:
+                    if not _condition_failed(exc):
+                        raise
+                    continue
+            written += 1
+        return written
 
     def events(self, order_id: str) -> list[StoredEvent]:
         paginator = self._client.get_paginator("query")
@@ -344,10 +435,84 @@ def _condition_failed(exc: ClientError) -> bool:
     return False
 
 
-def _index_for(query: OrderQuery) -> tuple[str, str, str]:
-    """The index that serves the query without a Scan: (index, hash key attr, value)."""
+def _lacks_list_keys(item: dict[str, Any]) -> bool:
+    return "customer_key" not in item or "updated_key" not in item
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The Query that serves a list request: an index, its key condition, the filters."""
+
+    index: str
+    hash_attr: str
+    hash_value: str
+    range_attr: str
+    range_prefix: str | None = None
+    ascending: bool = False
+    filters: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return ("pk", "sk", self.hash_attr, self.range_attr)
+
+    def params(self, table: str) -> dict[str, Any]:
+        names = {"#h": self.hash_attr}
+        values: dict[str, Any] = {":h": {"S": self.hash_value}}
+        condition = "#h = :h"
+        if self.range_prefix is not None:
+            names["#r"] = self.range_attr
+            values[":r"] = {"S": self.range_prefix}
+            condition += " AND begins_with(#r, :r)"
+        clauses = []
+        for n, (attr, (kind, value)) in enumerate(sorted(self.filters.items())):
+            names[f"#f{n}"] = attr
+            values[f":f{n}"] = {"S": value}
+            clauses.append(f"begins_with(#f{n}, :f{n})" if kind == "prefix" else f"#f{n} = :f{n}")
+        params: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": self.index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": self.ascending,
+        }
+        if clauses:
+            params["FilterExpression"] = " AND ".join(clauses)
+        return params
+
+
+def _plan(query: OrderQuery) -> _Plan:
+    """The index that serves the query without a Scan, and what is left to filter.
+
+    Sorted by creation, a customer filter picks that customer's index (or, for a
+    prefix, by_customer_name, whose sort key starts with the folded name: customers
+    A to Z, each one's newest first). Sorted by update, by_updated is the only index
+    in that order, so status and customer become filters on it.
+    """
+    status = {"status": ("equals", query.status.value)} if query.status else {}
+    prefix = customer_fold(query.customer_prefix) if query.customer_prefix is not None else None
+    if query.sort is OrderSort.UPDATED:
+        filters = dict(status)
+        if query.customer is not None:
+            filters["customer"] = ("equals", query.customer)
+        if prefix is not None:
+            filters["customer_key"] = ("prefix", prefix)
+        return _Plan("by_updated", "entity", ENTITY, "updated_key", filters=filters)
     if query.customer is not None:
-        return "by_customer", "customer", query.customer
+        filters = dict(status)
+        if prefix is not None:
+            filters["customer_key"] = ("prefix", prefix)
+        return _Plan("by_customer", "customer", query.customer, "created_key", filters=filters)
+    if prefix is not None:
+        return _Plan(
+            "by_customer_name",
+            "entity",
+            ENTITY,
+            "customer_key",
+            range_prefix=prefix,
+            ascending=True,
+            filters=status,
+        )
     if query.status is not None:
-        return "by_status", "status", query.status.value
-    return "by_created", "entity", ENTITY
+        return _Plan("by_status", "status", query.status.value, "created_key")
+    return _Plan("by_created", "entity", ENTITY, "created_key")

@@ -3,8 +3,23 @@
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
+from orders.domain.filenames import (
+    FILENAME_DESCRIPTION,
+    FILENAME_PATTERN,
+    MAX_FILENAME_LENGTH,
+    UnsafeFilename,
+    filename_problem,
+)
 from orders.domain.model import Order, OrderStatus, allowed_next
 
 
@@ -26,11 +41,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_TRIMMED = "Whitespace at either end is removed first; 1 to 100 characters must remain"
+
+
 class OrderCreate(_Strict):
-    customer: Text = Field(examples=["acme-corp"])
-    product: Text = Field(examples=["widget"])
-    quantity: Annotated[int, Field(strict=True, gt=0, le=10_000, examples=[3]), Integer]
-    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+    """The limits a client checks a form with are all in this schema (min/max)."""
+
+    customer: Text = Field(examples=["acme-corp"], description=f"The customer. {_TRIMMED}")
+    product: Text = Field(examples=["widget"], description=f"The product. {_TRIMMED}")
+    quantity: Annotated[
+        int,
+        Field(strict=True, gt=0, le=10_000, examples=[3], description="A whole number, 1 to 10000"),
+        Integer,
+    ]
+    note: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+        default=None, description="Free text, up to 500 characters, shown as typed"
+    )
 
 
 class OrderPublic(BaseModel):
@@ -90,7 +116,12 @@ class OrderReplay:
 class OrderList(BaseModel):
     items: list[OrderPublic]
     next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; absent on the last page"
+        description="Pass as `cursor` (with the same filters and sort) for the next page; "
+        "null on the last page"
+    )
+    has_more: bool = Field(
+        description="Whether a next page exists (next_cursor is set). No total count: "
+        "counting would read every matching order"
     )
 
 
@@ -106,11 +137,35 @@ class CancelRequest(_Strict):
     version: Version | None = None
 
 
+def _kept_filename(name: str) -> str:
+    """The domain's filename rules, as a validation error that names the rule."""
+    rule = filename_problem(name)
+    if rule is not None:
+        raise PydanticCustomError(
+            f"filename_{rule.value.replace('-', '_')}", str(UnsafeFilename(rule))
+        )
+    return name
+
+
+# Checked by the domain's rules (each refusal names its rule); the schema publishes the
+# same limits (length and an equivalent pattern) for clients to check the field with.
+Filename = Annotated[
+    str,
+    AfterValidator(_kept_filename),
+    Field(
+        description=FILENAME_DESCRIPTION,
+        examples=["invoice 2026 #17.pdf"],
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": MAX_FILENAME_LENGTH,
+            "pattern": FILENAME_PATTERN,
+        },
+    ),
+]
+
+
 class AttachmentCreate(_Strict):
-    filename: Annotated[
-        str,
-        StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"),
-    ] = Field(examples=["invoice.pdf"])
+    filename: Filename
     content_type: Annotated[
         str,
         StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100),
@@ -127,7 +182,8 @@ class PresignedPost(BaseModel):
 
 class AttachmentUploadPublic(BaseModel):
     attachment_id: str
-    key: str
+    key: str = Field(description="The object key, made of ids only")
+    filename: str = Field(description="The name kept for display and download")
     upload: PresignedPost
     expires_in: int
     max_bytes: int
@@ -135,10 +191,13 @@ class AttachmentUploadPublic(BaseModel):
 
 class AttachmentPublic(BaseModel):
     attachment_id: str
-    filename: str
+    filename: str = Field(description="The name the user chose, exactly as sent")
     size: int
     last_modified: str
-    download_url: str
+    download_url: str = Field(
+        description="Presigned GET; the browser saves the file under `filename` "
+        "(Content-Disposition with an RFC 8187 filename*)"
+    )
     expires_in: int
 
 
@@ -150,6 +209,21 @@ class EventPublic(BaseModel):
     id: str
     detail_type: str
     occurred_at: str
+    at: str = Field(
+        description="When it happened: ISO 8601 with its UTC offset",
+        examples=["2026-11-30T18:21:07.412803+00:00"],
+    )
+    from_status: OrderStatus | None = Field(
+        description="The status before, on a status change; null otherwise"
+    )
+    to_status: OrderStatus | None = Field(
+        description="The status after: on a status change, and the first status on "
+        "OrderCreated; null for an event that sets no status"
+    )
+    actor: str | None = Field(
+        description='Who made the change ("user:<sub>" or "client:<client id>"); '
+        "null when the request was not authenticated"
+    )
     detail: dict[str, object]
     published_at: str | None
     bus_event_id: str | None

@@ -30,6 +30,7 @@ def create_attachment(
     return AttachmentUploadPublic(
         attachment_id=upload.attachment_id,
         key=upload.key,
+        filename=upload.filename,
         upload=PresignedPost(url=upload.url, fields=upload.fields),
         expires_in=upload.expires_in,
         max_bytes=upload.max_bytes,

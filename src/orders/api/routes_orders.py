@@ -23,7 +23,7 @@ from orders.api.models import (
 )
 from orders.api.responses import COMMON, problem_responses
 from orders.domain.errors import VersionConflict
-from orders.domain.model import Order, OrderQuery, OrderStatus
+from orders.domain.model import Order, OrderQuery, OrderSort, OrderStatus
 from orders.service import NewOrder, OrderService
 
 router = APIRouter(prefix="/orders", tags=["orders"], responses=COMMON)
@@ -114,14 +114,49 @@ def create_order(
 def list_orders(
     service: ServiceDep,
     status: OrderStatus | None = None,
-    customer: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    customer: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="Exactly this customer (case matters)"),
+    ] = None,
+    customer_prefix: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Customers whose name starts with this, in any case; they come "
+            "A to Z, each one's orders newest first (with sort=created). With `customer`, "
+            "both must hold",
+        ),
+    ] = None,
+    sort: Annotated[
+        OrderSort,
+        Query(description="Newest first by when orders were created, or last changed"),
+    ] = OrderSort.CREATED,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=2048,
+            description="next_cursor of the previous page, with the same filters and sort",
+        ),
+    ] = None,
 ) -> OrderList:
     page = service.list_orders(
-        OrderQuery(status=status, customer=customer, limit=limit, cursor=cursor)
+        OrderQuery(
+            status=status,
+            customer=customer,
+            customer_prefix=customer_prefix,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+        )
     )
-    return OrderList(items=[public(o) for o in page.items], next_cursor=page.next_cursor)
+    return OrderList(
+        items=[public(o) for o in page.items],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+    )
 
 
 @router.get(

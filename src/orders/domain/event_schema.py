@@ -34,16 +34,25 @@ class OrderSnapshotV1(_Frozen):
 
 
 class OrderEventDetailV1(_Frozen):
-    """OrderCreated and OrderStatusChanged; previous_status only on a status change."""
+    """OrderCreated and OrderStatusChanged; previous_status only on a status change.
+
+    `actor` (added in 1.0 as an optional field, so not a new version) is who made the
+    change: "user:<sub>" or "client:<client id>" once requests are authenticated.
+    Like previous_status it is left out, not null, when there is none, so an event
+    without one is byte for byte what it was before the field existed.
+    """
 
     schema_version: Literal["1.0"] = SCHEMA_VERSION_1
     event_id: str
     occurred_at: str
     order: OrderSnapshotV1
     previous_status: str | None = None
+    actor: str | None = None
 
     def detail(self) -> dict[str, Any]:
-        """The EventBridge detail: previous_status left out, not null, on OrderCreated."""
-        return self.model_dump(
-            exclude={"previous_status"} if self.previous_status is None else None
-        )
+        """The EventBridge detail: the optional fields left out, not null, when unset."""
+        return self.model_dump(exclude={name for name in OPTIONAL if getattr(self, name) is None})
+
+
+# Fields a detail may lack: a consumer of version 1.0 reads them as None when absent.
+OPTIONAL = ("previous_status", "actor")

@@ -138,15 +138,19 @@ class OrderEvent:
     occurred_at: datetime = field(default_factory=now)
 
     @classmethod
-    def created(cls, order: Order) -> OrderEvent:
-        return cls._for("OrderCreated", order, previous_status=None)
+    def created(cls, order: Order, *, actor: str | None = None) -> OrderEvent:
+        return cls._for("OrderCreated", order, previous_status=None, actor=actor)
 
     @classmethod
-    def status_changed(cls, order: Order, previous: OrderStatus) -> OrderEvent:
-        return cls._for("OrderStatusChanged", order, previous_status=previous.value)
+    def status_changed(
+        cls, order: Order, previous: OrderStatus, *, actor: str | None = None
+    ) -> OrderEvent:
+        return cls._for("OrderStatusChanged", order, previous_status=previous.value, actor=actor)
 
     @classmethod
-    def _for(cls, detail_type: str, order: Order, previous_status: str | None) -> OrderEvent:
+    def _for(
+        cls, detail_type: str, order: Order, *, previous_status: str | None, actor: str | None
+    ) -> OrderEvent:
         event_id = new_id()
         detail = OrderEventDetailV1(
             event_id=event_id,
@@ -164,6 +168,7 @@ class OrderEvent:
                 allowed_transitions=allowed_next(order.status),
             ),
             previous_status=previous_status,
+            actor=actor,
         )
         return cls(
             detail_type=detail_type,
@@ -174,20 +179,58 @@ class OrderEvent:
         )
 
 
+class OrderSort(StrEnum):
+    """Which time a list is ordered by, newest first."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+
+
+def customer_fold(text: str) -> str:
+    """A customer name (or the start of one) as the case-insensitive find compares it.
+
+    casefold(), not lower(): "STRASSE" finds "Straße", as a person expects.
+    """
+    return text.casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class OrderQuery:
-    """A page request for the list endpoint."""
+    """A page request for the list endpoint.
+
+    `customer` is the exact name; `customer_prefix` the start of one, any case; every
+    filter given must hold.
+    """
 
     status: OrderStatus | None = None
     customer: str | None = None
+    customer_prefix: str | None = None
+    sort: OrderSort = OrderSort.CREATED
     limit: int = 20
     cursor: str | None = None
+
+    def binding(self) -> str:
+        """What a cursor must have been issued for: every filter and the order, not the page."""
+        parts = [self.status or "", self.customer or "", self.customer_prefix or "", self.sort]
+        canonical = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
 class OrderPage:
+    """A page; next_cursor is set exactly when a next page exists (it may be empty only
+    when a filtered query stopped reading early, see adapters/dynamodb.py)."""
+
     items: list[Order]
     next_cursor: str | None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_cursor is not None
+
+
+# The events that set an order's status: OrderCreated its first, the other its next.
+STATUS_EVENTS = frozenset({"OrderCreated", "OrderStatusChanged"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,11 +250,39 @@ class StoredEvent:
     published_at: str | None = None
     bus_event_id: str | None = None
 
+    @property
+    def at(self) -> str:
+        """When it happened, ISO 8601 with its UTC offset (a naive time is read as UTC)."""
+        moment = datetime.fromisoformat(self.occurred_at)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+    @property
+    def from_status(self) -> str | None:
+        """The status before: on a status change only."""
+        previous = self.detail.get("previous_status")
+        return str(previous) if previous is not None else None
+
+    @property
+    def to_status(self) -> str | None:
+        """The status after: on a status change, and the first status on a create."""
+        if self.detail_type not in STATUS_EVENTS:
+            return None
+        order = self.detail.get("order")
+        status = order.get("status") if isinstance(order, dict) else None
+        return str(status) if status is not None else None
+
+    @property
+    def actor(self) -> str | None:
+        """Who made the change ("user:<sub>", "client:<id>"); None before authentication."""
+        actor = self.detail.get("actor")
+        return str(actor) if actor is not None else None
+
 
 @dataclass(frozen=True, slots=True)
 class AttachmentUpload:
     attachment_id: str
     key: str
+    filename: str
     url: str
     fields: dict[str, str]
     expires_in: int
