@@ -28,6 +28,7 @@ from orders.domain.errors import (
 from orders.domain.model import Attachment, AttachmentUpload, OrderPage, StoredEvent, new_id, now
 from orders.ports import DependencyUnavailable
 from orders.settings import Settings
+from tests import tokens
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -49,6 +50,9 @@ def fake_settings(**overrides: Any) -> Settings:
         "AWS_REGION": REGION,
         "tracing_enabled": False,
         "metrics_flush_seconds": 0,
+        "auth_issuer": tokens.ISSUER,
+        "auth_client_ids": frozenset(tokens.CLIENT_IDS.split(",")),
+        "auth_disabled": False,
     }
     return Settings(**{**values, **overrides})
 
@@ -333,6 +337,7 @@ class Fakes:
     attachments: FakeAttachmentStore = field(default_factory=FakeAttachmentStore)
     publisher: FakeEventPublisher = field(default_factory=FakeEventPublisher)
     idempotency: FakeIdempotency = field(default_factory=FakeIdempotency)
+    key_source: tokens.StaticKeySource = field(default_factory=tokens.StaticKeySource)
 
     def container(self, settings: Settings | None = None) -> Container:
         return bootstrap(
@@ -341,4 +346,5 @@ class Fakes:
             attachments=self.attachments,
             publisher=self.publisher,
             idempotency=self.idempotency,
+            key_source=self.key_source,
         )

@@ -27,7 +27,9 @@ class _Strict(BaseModel):
 
 
 class OrderCreate(_Strict):
-    customer: Text = Field(examples=["acme-corp"])
+    # Optional for a customer's token (its own customer is used; another is a 403);
+    # required when an operator or machine client creates on a customer's behalf.
+    customer: Text | None = Field(default=None, examples=["acme-corp"])
     product: Text = Field(examples=["widget"])
     quantity: Annotated[int, Field(strict=True, gt=0, le=10_000, examples=[3]), Integer]
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
