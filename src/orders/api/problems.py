@@ -35,7 +35,7 @@ _DOMAIN: dict[type[Exception], tuple[int, str]] = {
     errors.AttachmentRejected: (422, "attachment-rejected"),
     errors.Forbidden: (403, "forbidden"),
     errors.InsufficientScope: (403, "insufficient-scope"),
-    errors.CustomerRequired: (422, "validation-error"),
+    errors.CustomerRequired: (422, "customer-required"),
 }
 
 # A create takes well under a second; a client that waits this long mostly finds it done.

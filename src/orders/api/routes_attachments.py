@@ -16,7 +16,7 @@ from orders.api.responses import COMMON, problem_responses
 router = APIRouter(
     prefix="/orders/{order_id}/attachments",
     tags=["attachments"],
-    responses=COMMON,
+    responses={**COMMON, **problem_responses(401, 403)},
     dependencies=[AUTHENTICATED],
 )
 

@@ -11,7 +11,12 @@ from orders.api.responses import problem_responses
 router = APIRouter(tags=["meta"], responses=problem_responses(500))
 
 
-@router.get("", summary="Service name, version and links", dependencies=[AUTHENTICATED])
+@router.get(
+    "",
+    summary="Service name, version and links",
+    dependencies=[AUTHENTICATED],
+    responses=problem_responses(401),
+)
 async def root(request: Request) -> ServiceInfo:
     # Paths from the app's own routes, so the prefix is written in one place (orders.app).
     app, root = request.app, request.scope.get("root_path", "")

@@ -28,7 +28,10 @@ from orders.domain.model import Order, OrderQuery, OrderStatus
 from orders.service import CallerOrders
 
 router = APIRouter(
-    prefix="/orders", tags=["orders"], responses=COMMON, dependencies=[AUTHENTICATED]
+    prefix="/orders",
+    tags=["orders"],
+    responses={**COMMON, **problem_responses(401, 403)},
+    dependencies=[AUTHENTICATED],
 )
 
 IdempotencyKey = Annotated[
