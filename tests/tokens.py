@@ -32,6 +32,8 @@ ALL_SCOPES = "orders/read orders/write"
 # Who each test user is: username and groups (machine: none, client credentials).
 USERS: dict[str, dict[str, Any]] = {
     "acme": {"username": "acme", "groups": []},
+    # The customer of the order the sample events address (events/generate.py).
+    "acme-corp": {"username": "acme-corp", "groups": []},
     "globex": {"username": "globex", "groups": []},
     "operator": {"username": "operator", "groups": [OPERATORS]},
     "machine": {"username": None, "groups": []},

@@ -168,6 +168,37 @@ def _why_no_token(request: Request) -> str | None:
     return "the Authorization header must be 'Bearer <access token>'"
 
 
+def requires_token(request: Request) -> bool:
+    """Whether the route this request matched depends on the principal (not a public route)."""
+    route = request.scope.get("route")
+    pending = [getattr(route, "dependant", None)]
+    while pending:
+        dependant = pending.pop()
+        if dependant is None:
+            continue
+        if dependant.call is _principal:
+            return True
+        pending.extend(dependant.dependencies)
+    return False
+
+
+def authenticate(request: Request) -> Principal:
+    """The principal for a request FastAPI refused before its dependencies ran.
+
+    FastAPI parses a JSON body before it solves dependencies, so a malformed body would
+    be a 400 before the token is looked at; problems.py calls this first, so a caller
+    without a valid token learns nothing about the route, whatever its body.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    credentials = (
+        HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+        if scheme.lower() == "bearer" and token.strip()
+        else None
+    )
+    return _principal(request, credentials)
+
+
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 # For a router or route's `dependencies=[...]`: checked before any path or body parameter,
 # so an unauthenticated caller learns nothing (not even a 404 or 422) about the route.

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orders import ports
+from orders.api import auth
 from orders.api.auth import InvalidToken
 from orders.api.conditions import PreconditionFailed
 from orders.domain import errors
@@ -88,6 +90,15 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if auth.requires_token(request):
+        # A body FastAPI could not parse is refused before dependencies run: check the
+        # token first, so an unauthenticated caller gets a 401 whatever it sent.
+        try:
+            await run_in_threadpool(auth.authenticate, request)
+        except auth.InvalidToken as invalid:
+            return await _unauthenticated(request, invalid)
+        except ports.DependencyUnavailable as unavailable:
+            return await _dependency(request, unavailable)
     problems = []
     malformed = False
     for error in exc.errors():
