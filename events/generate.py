@@ -132,7 +132,7 @@ ROUTES: tuple[Route, ...] = (
 # The Authorization header's value in every sample of a protected route. A placeholder,
 # never a real token: the contract tests put a freshly minted test token in its place
 # (tests/contract/replay.py), `make invoke` a token from the local issuer.
-ACCESS_TOKEN_PLACEHOLDER = "__ACCESS_TOKEN__"
+ACCESS_TOKEN_PLACEHOLDER = "__ACCESS_TOKEN__"  # noqa: S105 (a placeholder, see above)
 # Who the samples act as: an operator (reads all orders, changes status), so every route
 # answers as it did before authentication. The claims API Gateway's authorizer would have
 # put in the event; the app verifies the token itself and never reads them.
