@@ -7,9 +7,11 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 
 from devstack.ports import free_port
+from orders.api.auth import PrincipalDep
 from tests import tokens
 
 if TYPE_CHECKING:
@@ -174,3 +176,30 @@ def test_auth_switched_off_explicitly_serves_without_a_token(
     app = fresh_app(monkeypatch, ORDERS_AUTH_DISABLED="true")
     assert any("authentication is disabled" in r.getMessage() for r in caplog.records)
     assert TestClient(app).get(ORDERS).status_code == 200
+
+
+def test_tokens_never_reach_the_logs(app: FastAPI, caplog: pytest.LogCaptureFixture) -> None:
+    good, expired = tokens.mint("acme"), tokens.mint("acme", exp=1_700_000_000)
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.get(ORDERS, headers={"Authorization": f"Bearer {good}"}).status_code == 200
+    assert client.get(ORDERS, headers={"Authorization": f"Bearer {expired}"}).status_code == 401
+    text = "\n".join(r.getMessage() + repr(r.__dict__) for r in caplog.records)
+    assert "unauthenticated" in text  # the refusal is logged, with its reason
+    for token in (good, expired):
+        assert token not in text
+        assert token.split(".")[2] not in text  # not even the signature
+
+
+def test_the_principal_is_on_the_request_state(app: FastAPI) -> None:
+    # FastAPI resolves the route's annotations in this module: Request and PrincipalDep
+    # are imported at its top for that.
+    seen = {}
+
+    @app.get("/api/whoami-test")
+    def whoami(request: Request, principal: PrincipalDep) -> dict[str, str]:
+        seen["state"] = request.state.principal
+        return {"caller": principal.caller_id}
+
+    answer = as_user(app, "acme").get("/api/whoami-test")
+    assert answer.json() == {"caller": "user:sub-acme"}
+    assert seen["state"].customer == "acme"
