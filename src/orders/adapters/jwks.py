@@ -85,6 +85,11 @@ class KeyCache:
 
         DependencyUnavailable when the keys are needed and the issuer cannot give them.
         """
+        # Known keys without the lock (the dict is replaced whole, never changed in place),
+        # so a refresh in progress never holds up tokens signed with a key we have.
+        keys = self._keys
+        if keys is not None and kid in keys:
+            return keys[kid]
         with self._lock:
             if self._keys is not None and kid in self._keys:
                 return self._keys[kid]
