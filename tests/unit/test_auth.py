@@ -162,6 +162,10 @@ def test_the_operator_group_is_a_setting() -> None:
             id="hs256",
         ),
         pytest.param(lambda: "not.a.token", "malformed", id="garbage"),
+        pytest.param(
+            lambda: tokens.mint(client_id=[tokens.UI_CLIENT, "x"]), "malformed", id="client-list"
+        ),
+        pytest.param(lambda: tokens.mint(iss=[tokens.ISSUER]), "iss", id="issuer-list"),
         pytest.param(lambda: "x" * 9000, "too long", id="too-long"),
     ],
 )

@@ -96,6 +96,10 @@ class TokenVerifier:
         return self._principal(decoded.claims)
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
+        # The registry accepts a list that contains the expected value; Cognito only ever
+        # writes strings here, so anything else is refused rather than stringified.
+        if not all(isinstance(claims.get(name), str) for name in ("iss", "sub", "client_id")):
+            raise InvalidToken("the token's iss, sub or client_id is malformed")
         groups = claims.get("cognito:groups") or []
         scope = claims.get("scope") or ""
         username = claims.get("username")
@@ -104,8 +108,8 @@ class TokenVerifier:
         if username is not None and (not isinstance(username, str) or not username):
             raise InvalidToken("the token's username is malformed")
         return Principal(
-            subject=str(claims["sub"]),
-            client_id=str(claims["client_id"]),
+            subject=claims["sub"],
+            client_id=claims["client_id"],
             username=username,
             groups=frozenset(str(g) for g in groups),
             scopes=frozenset(scope.split()),
