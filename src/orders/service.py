@@ -283,9 +283,14 @@ class CallerOrders:
     # -- use cases ----------------------------------------------------------------------
 
     def create(
-        self, *, customer: str | None, product: str, quantity: int, note: str | None,
+        self,
+        *,
+        customer: str | None,
+        product: str,
+        quantity: int,
+        note: str | None,
         idempotency_key: str | None = None,
-    ) -> Created:  # fmt: skip
+    ) -> Created:
         """Create for the token's customer; operators and machines name the customer."""
         self._need(SCOPE_WRITE)
         own = self.principal.customer
