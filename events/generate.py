@@ -77,6 +77,8 @@ class Route:
     body: str | None = None
     headers: tuple[tuple[str, str], ...] = field(default=())
     accept: str = "application/json"
+    # Public routes (health, ready, the docs) take no token; every other one carries one.
+    public: bool = False
 
 
 def _json(value: object) -> str:
@@ -90,10 +92,10 @@ _IF_MATCH_V1 = (("If-Match", '"1"'),)
 
 ROUTES: tuple[Route, ...] = (
     Route("root", "GET", "/api"),
-    Route("health", "GET", "/api/health"),
-    Route("ready", "GET", "/api/ready"),
-    Route("openapi", "GET", "/api/openapi.json"),
-    Route("docs", "GET", "/api/docs", accept="text/html"),
+    Route("health", "GET", "/api/health", public=True),
+    Route("ready", "GET", "/api/ready", public=True),
+    Route("openapi", "GET", "/api/openapi.json", public=True),
+    Route("docs", "GET", "/api/docs", accept="text/html", public=True),
     Route("create-order", "POST", "/api/orders", body=_json(_NEW_ORDER)),
     Route(
         "create-order-idempotent",
@@ -127,6 +129,39 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+# The Authorization header's value in every sample of a protected route. A placeholder,
+# never a real token: the contract tests put a freshly minted test token in its place
+# (tests/contract/replay.py), `make invoke` a token from the local issuer.
+ACCESS_TOKEN_PLACEHOLDER = "__ACCESS_TOKEN__"  # noqa: S105 (a placeholder, see above)
+# Who the samples act as: an operator (reads all orders, changes status), so every route
+# answers as it did before authentication. The claims API Gateway's authorizer would have
+# put in the event; the app verifies the token itself and never reads them.
+ISSUER = f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_EXAMPLE"
+UI_CLIENT_ID = "1example23456789ui0client"
+OPERATOR_SUB = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+TOKEN_SCOPES = ["aws.cognito.signin.user.admin"]
+
+
+def _authorizer_claims() -> dict[str, str]:
+    """An operator's access-token claims as API Gateway passes them on (every value a string)."""
+    issued = REQUEST_EPOCH_MS // 1000 - 60
+    return {
+        "sub": OPERATOR_SUB,
+        "cognito:groups": "[operators]",
+        "iss": ISSUER,
+        "client_id": UI_CLIENT_ID,
+        "origin_jti": "7b2d0c1e-3f4a-4b5c-8d6e-0f1a2b3c4d5e",
+        "event_id": "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f",
+        "token_use": "access",
+        "scope": " ".join(TOKEN_SCOPES),
+        "auth_time": str(issued),
+        "exp": str(issued + 3600),
+        "iat": str(issued),
+        "jti": "1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b",
+        "username": "operator",
+    }
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()
 
@@ -139,6 +174,8 @@ def _client_headers(route: Route) -> list[tuple[str, str]]:
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(route.body.encode()))),
         ]
+    if not route.public:
+        headers.append(("Authorization", f"Bearer {ACCESS_TOKEN_PLACEHOLDER}"))
     return headers + list(route.headers)
 
 
@@ -191,7 +228,12 @@ def http_api_event(route: Route, template: dict[str, Any]) -> dict[str, Any]:
         event.pop("pathParameters", None)
     context = event["requestContext"]
     context.pop("authentication", None)  # mutual TLS: not configured
-    context.pop("authorizer", None)  # the API has no authorizer
+    # The HTTP API's JWT authorizer (protected routes) passes the verified claims and scopes.
+    context.pop("authorizer", None)
+    if not route.public:
+        context["authorizer"] = {
+            "jwt": {"claims": _authorizer_claims(), "scopes": list(TOKEN_SCOPES)}
+        }
     request_id = base64.b64encode(bytes.fromhex(_digest("apigw-v2", route.name)[:20])).decode()
     context.update(
         apiId=HTTP_API_ID,
@@ -268,6 +310,10 @@ def rest_api_event(route: Route, template: dict[str, Any]) -> dict[str, Any]:
         stage=REST_STAGE,
     )
     context["identity"].update(sourceIp=SOURCE_IP, userAgent=USER_AGENT)
+    # A Cognito user pool authorizer (protected routes) passes the token's claims.
+    context.pop("authorizer", None)
+    if not route.public:
+        context["authorizer"] = {"claims": _authorizer_claims()}
     return event
 
 
@@ -327,6 +373,8 @@ def order_created_detail() -> dict[str, Any]:
         "event_id": EVENT_ID,
         "occurred_at": CREATED_AT,
         "order": _order_public(),
+        # Who created it: the signed-in customer (events/README.md, OrderEventDetailV1).
+        "actor": _order_public()["customer"],
     }
 
 

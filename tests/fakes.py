@@ -37,6 +37,7 @@ from orders.domain.model import (
 )
 from orders.ports import DependencyUnavailable
 from orders.settings import Settings
+from tests import tokens
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -58,6 +59,9 @@ def fake_settings(**overrides: Any) -> Settings:
         "AWS_REGION": REGION,
         "tracing_enabled": False,
         "metrics_flush_seconds": 0,
+        "auth_issuer": tokens.ISSUER,
+        "auth_client_ids": frozenset(tokens.CLIENT_IDS.split(",")),
+        "auth_disabled": False,
     }
     return Settings(**{**values, **overrides})
 
@@ -354,6 +358,7 @@ class Fakes:
     attachments: FakeAttachmentStore = field(default_factory=FakeAttachmentStore)
     publisher: FakeEventPublisher = field(default_factory=FakeEventPublisher)
     idempotency: FakeIdempotency = field(default_factory=FakeIdempotency)
+    key_source: tokens.StaticKeySource = field(default_factory=tokens.StaticKeySource)
 
     def container(self, settings: Settings | None = None) -> Container:
         return bootstrap(
@@ -362,4 +367,5 @@ class Fakes:
             attachments=self.attachments,
             publisher=self.publisher,
             idempotency=self.idempotency,
+            key_source=self.key_source,
         )

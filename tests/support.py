@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from devstack.moto_plane import BUCKET, REGION, TABLE, create_data_plane, service_env
+from tests import tokens
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -44,6 +45,11 @@ def moto_data_plane(env: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     with mock_aws():
         plane = create_data_plane(boto3.session.Session())
         for name, value in service_env(plane["kms_key_id"]).items():
+            env.setenv(name, value)
+        # Auth on, against the test issuer (tests/tokens.py): the in-process tiers send
+        # tokens. service_env turns it off for the processes other tiers start.
+        env.delenv("ORDERS_AUTH_DISABLED", raising=False)
+        for name, value in tokens.auth_env().items():
             env.setenv(name, value)
         yield plane
 

@@ -31,6 +31,9 @@ def service_env(kms_key_id: str, **extra: str) -> dict[str, str]:
         **FAKE_CREDENTIALS,
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         **POWERTOOLS,
+        # Processes started on this plane (UI, server and e2e tests, bench) are not about
+        # auth; tests/support.py turns it on for the in-process tiers with a test issuer.
+        "ORDERS_AUTH_DISABLED": "true",
         **extra,
     }
 

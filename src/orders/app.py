@@ -73,6 +73,12 @@ def create_app(
         strict_content_type=False,
     )
     app.state.container = container
+    if container.settings.auth_disabled:
+        # Explicit opt-out only (tests and baselines not about auth); no template sets it.
+        logger.warning(
+            "authentication is disabled: every request acts as an operator",
+            setting="ORDERS_AUTH_DISABLED",
+        )
     # Which target serves: a key on every log line and a metric dimension (observability).
     set_target(container.settings.served_by)
     problems.install(app)

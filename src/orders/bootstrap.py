@@ -28,9 +28,16 @@ if TYPE_CHECKING:
     from orders.adapters.dynamodb import DynamoOrderRepository
     from orders.adapters.eventbridge import EventBridgePublisher
     from orders.adapters.idempotency import PowertoolsIdempotency
+    from orders.adapters.jwks import KeyCache
     from orders.adapters.s3 import S3AttachmentStore
     from orders.adapters.secrets import SecretReader
-    from orders.ports import AttachmentStore, EventPublisher, Idempotency, OrderRepository
+    from orders.ports import (
+        AttachmentStore,
+        EventPublisher,
+        Idempotency,
+        KeySource,
+        OrderRepository,
+    )
     from orders.service import OrderService
 
 
@@ -42,6 +49,8 @@ class Adapters:
     attachments: AttachmentStore | None = None
     publisher: EventPublisher | None = None
     idempotency: Idempotency | None = None
+    # The token issuer's JWKS (orders.api.auth); None means HTTP from the settings' URL.
+    key_source: KeySource | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +64,7 @@ class _Wired:
 class Container:
     """Settings, and the clients, adapters and service built from them once per process."""
 
-    __slots__ = ("_adapters", "_lock", "_session", "_wired", "settings")
+    __slots__ = ("_adapters", "_key_cache", "_lock", "_session", "_wired", "settings")
 
     def __init__(
         self,
@@ -68,6 +77,7 @@ class Container:
         self._adapters = adapters or Adapters()
         self._lock = threading.Lock()
         self._wired: _Wired | None = None
+        self._key_cache: KeyCache | None = None
 
     def wire(self) -> _Wired:
         """Build clients, adapters and service if not yet built (thread-safe, once)."""
@@ -99,6 +109,21 @@ class Container:
     def service(self) -> OrderService:
         return self.wire().service
 
+    def key_cache(self) -> KeyCache:
+        """The issuer's signing keys, one cache per process (built on first use, no fetch yet)."""
+        with self._lock:
+            if self._key_cache is None:
+                from orders.adapters.jwks import HttpKeySource, KeyCache
+
+                settings = self.settings
+                source = self._adapters.key_source or HttpKeySource(
+                    settings.jwks_url, timeout_seconds=settings.auth_jwks_timeout_seconds
+                )
+                self._key_cache = KeyCache(
+                    source, min_refresh_seconds=settings.auth_jwks_min_refresh_seconds
+                )
+            return self._key_cache
+
     def secret_reader(self) -> SecretReader:
         """Secrets Manager reads for the origin check (its client is built on first read)."""
         from orders.adapters.secrets import secret_reader
@@ -115,14 +140,20 @@ def bootstrap(
     attachments: AttachmentStore | None = None,
     publisher: EventPublisher | None = None,
     idempotency: Idempotency | None = None,
+    key_source: KeySource | None = None,
 ) -> Container:
     """Build everything once per process (Lambda execution environment or uvicorn worker).
 
     lazy=True defers clients, adapters and service to their first use. An adapter
-    given replaces the AWS one for its port (tests pass in-memory fakes).
+    given replaces the AWS one for its port (tests pass in-memory fakes); key_source
+    replaces the HTTP fetch of the issuer's JWKS (tests pass one holding a test key).
     """
     adapters = Adapters(
-        repository=repository, attachments=attachments, publisher=publisher, idempotency=idempotency
+        repository=repository,
+        attachments=attachments,
+        publisher=publisher,
+        idempotency=idempotency,
+        key_source=key_source,
     )
     container = Container(settings or get_settings(), session, adapters)
     if not lazy:

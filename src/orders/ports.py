@@ -100,3 +100,11 @@ class ReplayCodec(Protocol):
     def dump(self, order: Order) -> dict[str, Any]: ...
 
     def load(self, stored: dict[str, Any]) -> Order: ...
+
+
+class KeySource(Protocol):
+    def fetch(self) -> dict[str, Any]:
+        """The token issuer's JWKS document (`{"keys": [...]}`).
+
+        DependencyUnavailable when the issuer cannot be reached or answers nonsense.
+        """

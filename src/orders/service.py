@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from orders.domain.errors import (
     AttachmentRejected,
+    CustomerRequired,
+    Forbidden,
     IdempotencyConflict,
+    InsufficientScope,
     OrderExists,
+    OrderNotFound,
     VersionConflict,
 )
 from orders.domain.filenames import check_filename
@@ -20,6 +24,7 @@ from orders.domain.model import (
     order_id_for,
     request_fingerprint,
 )
+from orders.domain.principal import SCOPE_READ, SCOPE_WRITE
 from orders.observability import MetricName, count, logger
 from orders.ports import DependencyUnavailable
 
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
         OrderQuery,
         StoredEvent,
     )
+    from orders.domain.principal import Principal
     from orders.ports import (
         AttachmentStore,
         EventPublisher,
@@ -40,9 +46,8 @@ if TYPE_CHECKING:
     )
 
 
-# Who creates an order when nobody is authenticated. The API has no authentication
-# yet, so every request is this caller and Idempotency-Keys are shared by all clients;
-# once a JWT is checked, the route passes its subject instead (see api/deps.py).
+# The caller of the use cases below when none is named (tests of the use cases alone). The
+# API always names one: the verified principal's caller_id (CallerOrders).
 ANONYMOUS = "anonymous"
 # How often a status change without a precondition re-reads after losing a race.
 CHANGE_ATTEMPTS = 3
@@ -260,3 +265,117 @@ class OrderService:
         with ThreadPoolExecutor(max_workers=len(checks)) as pool:
             results = dict(zip(checks, pool.map(run, checks.values()), strict=True))
         return results
+
+
+class CallerOrders:
+    """The use cases as one verified caller may run them: the service's authorization.
+
+    The API hands routes only this view (api/deps.py), never the bare OrderService, so
+    every route goes through these checks. Roles (orders.domain.principal):
+    - customer: reads, creates, cancels and attaches to its own orders only. Another
+      customer's order is answered exactly like an order that does not exist (404, not
+      403): a 403 would confirm that the id exists, and ids must not be probed that way.
+      A customer may not change an order's status other than by cancelling (403).
+    - operator: reads every order, changes status, cancels, attaches, creates on a
+      customer's behalf (naming it).
+    - machine (client credentials): per scope: orders/read for reads, orders/write for
+      create, cancel, status and attachments; acts on any customer's orders.
+    """
+
+    def __init__(self, service: OrderService, principal: Principal) -> None:
+        self._service = service
+        self.principal = principal
+
+    # -- checks -----------------------------------------------------------------------
+
+    def _need(self, scope: str) -> None:
+        # Scopes bind machine clients; a user's token carries Cognito's own scope
+        # (aws.cognito.signin.user.admin) and acts by role instead.
+        if self.principal.is_machine and not self.principal.has_scope(scope):
+            raise InsufficientScope(scope)
+
+    def _readable(self, order_id: str) -> Order:
+        order = self._service.get(order_id)
+        customer = self.principal.customer
+        if customer is not None and order.customer != customer:
+            # Indistinguishable from an unknown id (see the class docstring).
+            logger.info("order of another customer refused", order_id=order_id)
+            raise OrderNotFound(order_id)
+        return order
+
+    # -- use cases ----------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        customer: str | None,
+        product: str,
+        quantity: int,
+        note: str | None,
+        idempotency_key: str | None = None,
+    ) -> Created:
+        """Create for the token's customer; operators and machines name the customer."""
+        self._need(SCOPE_WRITE)
+        own = self.principal.customer
+        if own is not None:
+            if customer is not None and customer != own:
+                raise Forbidden(f"a customer's token creates orders only for {own}")
+            customer = own
+        elif customer is None:
+            raise CustomerRequired
+        return self._service.create(
+            NewOrder(customer=customer, product=product, quantity=quantity, note=note),
+            idempotency_key=idempotency_key,
+            caller=self.principal.caller_id,
+            actor=self.principal.actor,
+        )
+
+    def get(self, order_id: str) -> Order:
+        self._need(SCOPE_READ)
+        return self._readable(order_id)
+
+    def list_orders(self, query: OrderQuery) -> OrderPage:
+        """A customer's list is always its own: the filter is set from the token.
+
+        Cursors are bound to the index and key they were issued for (adapters/cursor.py),
+        so a cursor minted for the unfiltered list, or for another customer, is refused
+        (400) when it comes back with a customer's forced filter.
+        """
+        self._need(SCOPE_READ)
+        own = self.principal.customer
+        if own is not None:
+            if query.customer is not None and query.customer != own:
+                raise Forbidden(f"a customer's token lists only the orders of {own}")
+            query = replace(query, customer=own)
+        return self._service.list_orders(query)
+
+    def change_status(
+        self, order_id: str, target: OrderStatus, *, expected_version: int | None = None
+    ) -> Order:
+        self._need(SCOPE_WRITE)
+        if self.principal.customer is not None:
+            if target is not OrderStatus.CANCELLED:
+                raise Forbidden("only operators change an order's status; customers may cancel")
+            self._readable(order_id)
+        return self._service.change_status(
+            order_id, target, expected_version=expected_version, actor=self.principal.actor
+        )
+
+    def events(self, order_id: str) -> list[StoredEvent]:
+        self._need(SCOPE_READ)
+        self._readable(order_id)
+        return self._service.events(order_id)
+
+    def create_attachment(
+        self, order_id: str, *, filename: str, content_type: str, size: int | None
+    ) -> AttachmentUpload:
+        self._need(SCOPE_WRITE)
+        self._readable(order_id)
+        return self._service.create_attachment(
+            order_id, filename=filename, content_type=content_type, size=size
+        )
+
+    def list_attachments(self, order_id: str) -> list[Attachment]:
+        self._need(SCOPE_READ)
+        self._readable(order_id)
+        return self._service.list_attachments(order_id)

@@ -7,9 +7,17 @@ fails at start with the variable's name instead of deep inside a request.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class SettingsError(RuntimeError):
@@ -74,11 +82,59 @@ class Settings(BaseSettings):
         default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME"
     )
 
-    @field_validator("origin_secret", "origin_secret_arn", mode="before")
+    # Access tokens (orders.api.auth). Secure by default: without an issuer the service
+    # refuses to start, unless auth_disabled says so explicitly (tests and baselines that
+    # are not about auth; no template sets it).
+    auth_issuer: str | None = None
+    # Default: <issuer>/.well-known/jwks.json (Cognito's); locally, moto's URL for the pool.
+    auth_jwks_url: str | None = Field(default=None, pattern=r"^(https?://.+)?$")
+    # App client ids whose tokens are accepted (comma-separated in the environment).
+    auth_client_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    auth_operator_group: str = Field(default="operators", min_length=1)
+    auth_disabled: bool = False
+    # Clock skew allowed on exp/iat; small, so a stolen token does not outlive itself by much.
+    auth_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    auth_jwks_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    # At most one JWKS fetch per this many seconds for unknown `kid`s (and after a failed
+    # fetch), so a stream of tokens with made-up kids cannot turn into a stream of fetches.
+    auth_jwks_min_refresh_seconds: float = Field(default=60.0, ge=0, le=3600)
+
+    @field_validator(
+        "origin_secret", "origin_secret_arn", "auth_issuer", "auth_jwks_url", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `sam local --env-vars` can only blank a variable the template declares.
         return None if value == "" else value
+
+    @field_validator("auth_client_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _auth_configured(self) -> Settings:
+        if self.auth_disabled:
+            return self
+        if not self.auth_issuer:
+            raise ValueError(
+                "ORDERS_AUTH_ISSUER is not set: the API verifies access tokens from this issuer "
+                "(set ORDERS_AUTH_DISABLED=true only to run without authentication)"
+            )
+        if not self.auth_client_ids:
+            raise ValueError(
+                "ORDERS_AUTH_CLIENT_IDS is empty: name the app client ids whose tokens are accepted"
+            )
+        return self
+
+    @property
+    def jwks_url(self) -> str:
+        """Where the issuer's signing keys are published."""
+        if self.auth_jwks_url:
+            return self.auth_jwks_url
+        return f"{(self.auth_issuer or '').rstrip('/')}/.well-known/jwks.json"
 
     @property
     def served_by(self) -> str:
@@ -93,8 +149,10 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            problems.append(f"{_variable_for(field)}: {error['msg']}")
+            if not error["loc"]:  # a check across fields: its message names the variables
+                problems.append(str(error["msg"]).removeprefix("Value error, "))
+                continue
+            problems.append(f"{_variable_for(str(error['loc'][0]))}: {error['msg']}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
 
 

@@ -78,7 +78,7 @@ class World:
             created_at=at,
             updated_at=at,
         )
-        created = OrderEvent.created(order)
+        created = OrderEvent.created(order, actor=order.customer)
         event = dataclasses.replace(
             created, id=samples.EVENT_ID, detail={**created.detail, "event_id": samples.EVENT_ID}
         )

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from tests import tokens
+
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 API_SHAPES = ("apigw-v2", "apigw-v1", "alb")
 API_EVENT_FILES = sorted(p for shape in API_SHAPES for p in (EVENTS_DIR / shape).glob("*.json"))
@@ -32,8 +34,21 @@ def event_id(path: Path) -> str:
     return f"{path.parent.name}/{path.stem}"
 
 
-def load_event(path: Path) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads(path.read_text())
+# What events/generate.py writes where a sample's Authorization header carries a token.
+ACCESS_TOKEN_PLACEHOLDER = "__ACCESS_TOKEN__"
+
+
+def load_event(path: Path, *, token: str | None = None) -> dict[str, Any]:
+    """A sample event with a test access token in place of the placeholder.
+
+    token: the bearer token to send; by default one minted for the operator (who may do
+    what every sample asks). The authorizer context in the samples stays as it is: the
+    app never reads it.
+    """
+    text = path.read_text()
+    if ACCESS_TOKEN_PLACEHOLDER in text:
+        text = text.replace(ACCESS_TOKEN_PLACEHOLDER, token or tokens.mint("operator"))
+    event: dict[str, Any] = json.loads(text)
     return event
 
 

@@ -14,6 +14,7 @@ import boto3
 from fastapi.testclient import TestClient
 
 from orders.adapters.keys import EVENT_PREFIX, order_pk
+from tests import tokens
 from tests.contract.conftest import ORDER_ID, samples
 from tests.contract.replay import EVENTS_DIR, load_event
 from tests.support import REGION, TABLE
@@ -146,7 +147,7 @@ def test_eventbridge_sample_has_the_shape_consumers_receive(
 
     drain(world)
     # Given an order created through the API, and its stream records
-    created = TestClient(direct_app).post(
+    created = TestClient(direct_app, headers=tokens.bearer("globex")).post(
         "/api/orders", json={"customer": "globex", "product": "gadget", "quantity": 2}
     )
     assert created.status_code == 201

@@ -5,13 +5,17 @@ from typing import TYPE_CHECKING
 import pytest
 from fastapi.testclient import TestClient
 
+from tests import tokens
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
 @pytest.fixture
 def client(app: FastAPI) -> TestClient:
-    return TestClient(app, raise_server_exceptions=False)
+    """The app with an operator's token on every request (it may do everything); tests
+    about what a customer or machine may do send their own header (tests/tokens.py)."""
+    return TestClient(app, raise_server_exceptions=False, headers=tokens.bearer("operator"))
 
 
 @pytest.fixture

@@ -11,9 +11,11 @@ import pytest
 import uvicorn
 
 from devstack.ports import free_port
+from tests import tokens
 
 DELAY = 0.2
 REQUESTS = 10
+AUTH = tokens.bearer("operator")
 
 
 @pytest.fixture
@@ -35,7 +37,7 @@ def server(app):  # type: ignore[no-untyped-def]
 def test_concurrent_slow_dynamodb_calls_overlap(app, server: str) -> None:  # type: ignore[no-untyped-def]
     # Given an order, and every DynamoDB GetItem made to take 200 ms
     order = httpx.post(
-        f"{server}/api/orders", json={"customer": "c", "product": "p", "quantity": 1}
+        f"{server}/api/orders", json={"customer": "c", "product": "p", "quantity": 1}, headers=AUTH
     ).json()
 
     def slow(**_: object) -> None:
@@ -46,7 +48,7 @@ def test_concurrent_slow_dynamodb_calls_overlap(app, server: str) -> None:  # ty
     )
 
     async def burst() -> tuple[float, list[int]]:
-        async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=server, timeout=30, headers=AUTH) as client:
             started = time.perf_counter()
             responses = await asyncio.gather(
                 *(client.get(f"/api/orders/{order['id']}") for _ in range(REQUESTS))
@@ -64,7 +66,7 @@ def test_concurrent_slow_dynamodb_calls_overlap(app, server: str) -> None:  # ty
 def test_health_answers_while_dynamodb_is_slow(app, server: str) -> None:  # type: ignore[no-untyped-def]
     """A liveness probe must not wait behind slow data calls (it never touches AWS)."""
     order = httpx.post(
-        f"{server}/api/orders", json={"customer": "c", "product": "p", "quantity": 1}
+        f"{server}/api/orders", json={"customer": "c", "product": "p", "quantity": 1}, headers=AUTH
     ).json()
 
     def slow(**_: object) -> None:
@@ -75,7 +77,7 @@ def test_health_answers_while_dynamodb_is_slow(app, server: str) -> None:  # typ
     )
 
     async def probe() -> float:
-        async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=server, timeout=30, headers=AUTH) as client:
             slow_calls = [
                 asyncio.create_task(client.get(f"/api/orders/{order['id']}")) for _ in range(5)
             ]

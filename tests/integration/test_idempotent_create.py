@@ -8,7 +8,8 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from orders.domain.model import order_id_for
-from orders.service import ANONYMOUS, NewOrder
+from orders.service import NewOrder
+from tests import tokens
 from tests.support import TABLE
 
 if TYPE_CHECKING:
@@ -43,6 +44,23 @@ def forget_idempotency_records(app: FastAPI) -> int:
     return len(items)
 
 
+# The client fixture's token (an operator): Idempotency-Keys are scoped by its caller_id.
+CALLER = f"user:{tokens.claims('operator')['sub']}"
+
+
+def test_one_key_from_two_callers_is_two_orders(client: TestClient) -> None:
+    headers = {"Idempotency-Key": "shared-key"}
+    mine = client.post("/api/orders", json=BODY, headers=headers)
+    theirs = client.post(
+        "/api/orders",
+        json={"product": BODY["product"], "quantity": BODY["quantity"]},
+        headers={**headers, **tokens.bearer("acme")},
+    )
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert "idempotent-replayed" not in theirs.headers
+
+
 def test_the_key_fixes_the_order_id_and_the_write_carries_a_token(
     client: TestClient, app: FastAPI
 ) -> None:
@@ -55,7 +73,7 @@ def test_the_key_fixes_the_order_id_and_the_write_carries_a_token(
     response = client.post("/api/orders", json=BODY, headers={"Idempotency-Key": "k-1"})
     assert response.status_code == 201
     order_id = response.json()["id"]
-    assert order_id == order_id_for(ANONYMOUS, "k-1")
+    assert order_id == order_id_for(CALLER, "k-1")
     assert order_id != order_id_for("someone-else", "k-1")
     assert sent[0]["ClientRequestToken"] == order_id
     condition = sent[0]["TransactItems"][0]["Put"]["ConditionExpression"]
@@ -103,7 +121,7 @@ def test_a_503_whose_write_committed_is_retried_into_the_same_order(
     retried = client.post("/api/orders", json=BODY, headers=headers)
     assert retried.status_code == 201
     assert retried.headers["idempotent-replayed"] == "true"
-    assert retried.json()["id"] == order_id_for(ANONYMOUS, "k-3")
+    assert retried.json()["id"] == order_id_for(CALLER, "k-3")
     assert len(orders_of(app, "acme")) == 1
     events = client.get(f"/api/orders/{retried.json()['id']}/events").json()["items"]
     assert [e["detail_type"] for e in events] == ["OrderCreated"]
@@ -121,11 +139,11 @@ def test_a_duplicate_while_the_first_runs_is_409_with_retry_after(
         response = client.post("/api/orders", json=BODY, headers=headers)
         during.update(status=response.status_code, headers=response.headers, body=response.json())
         return service._create_or_find(
-            NewOrder(**BODY), order_id_for(ANONYMOUS, "k-4"), "fingerprint"
+            NewOrder(**BODY), order_id_for(CALLER, "k-4"), "fingerprint"
         )[0].public()
 
     service._idempotency.run(
-        key=order_id_for(ANONYMOUS, "k-4"),
+        key=order_id_for(CALLER, "k-4"),
         payload=NewOrder(**BODY).payload(),
         operation=first_attempt,
     )

@@ -16,6 +16,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from orders.observability import flush_metrics, logger
+from tests import tokens
+
+# An operator may do everything these tests do (tests/tokens.py).
+AUTH = tokens.bearer("operator")
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +56,7 @@ def emitted(capsys: pytest.CaptureFixture[str], stream: io.StringIO | None = Non
 
 
 def test_access_log_and_metrics_carry_the_request(per_request_app, capsys, log_stream) -> None:  # type: ignore[no-untyped-def]
-    client = TestClient(per_request_app)
+    client = TestClient(per_request_app, headers=AUTH)
     emitted(capsys, log_stream)
     client.post(
         "/api/orders",
@@ -76,7 +80,7 @@ def test_access_log_and_metrics_carry_the_request(per_request_app, capsys, log_s
 
 
 def test_client_errors_are_counted(per_request_app, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
-    client = TestClient(per_request_app)
+    client = TestClient(per_request_app, headers=AUTH)
     capsys.readouterr()
     client.get(f"/api/orders/{'c' * 32}")
     emf = [r for r in emitted(capsys) if "_aws" in r]
@@ -85,7 +89,7 @@ def test_client_errors_are_counted(per_request_app, capsys: pytest.CaptureFixtur
 
 
 def test_correlation_ids_do_not_leak_between_requests(app, capsys, log_stream) -> None:  # type: ignore[no-untyped-def]
-    client = TestClient(app)
+    client = TestClient(app, headers=AUTH)
     client.get("/api/health", headers={"X-Request-Id": "first"})
     emitted(capsys, log_stream)
     client.get("/api/health")
@@ -98,7 +102,7 @@ def test_the_server_gathers_metrics_and_flushes_them_at_shutdown(aws, capsys) ->
 
     app = create_app(metrics_flush_seconds=60)
     capsys.readouterr()
-    with TestClient(app) as client:  # runs the lifespan, as uvicorn does
+    with TestClient(app, headers=AUTH) as client:  # runs the lifespan, as uvicorn does
         for _ in range(3):
             assert client.get("/api/health").status_code == 200
         assert client.get(f"/api/orders/{'c' * 32}").status_code == 404
@@ -120,7 +124,7 @@ def test_the_server_flushes_on_its_interval(aws, capsys) -> None:  # type: ignor
 
     app = create_app(metrics_flush_seconds=0.2)
     capsys.readouterr()
-    with TestClient(app) as client:
+    with TestClient(app, headers=AUTH) as client:
         client.get("/api/health")
         emf: list[dict] = []
         deadline = time.monotonic() + 5
@@ -146,7 +150,9 @@ def test_concurrent_requests_keep_their_own_correlation_id(app, log_stream) -> N
 
     async def overlapping() -> list[int]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=AUTH
+        ) as client:
             responses = await asyncio.gather(
                 *(
                     client.get(f"/api/orders/{i:032x}", headers={"X-Request-Id": f"req-{i}"})

@@ -13,8 +13,12 @@ from fastapi.testclient import TestClient
 from mangum import Mangum
 
 from devstack.invoke import LambdaContext
+from tests import tokens
 from tests.contract.replay import EVENTS_DIR, load_event
 from tests.support import REGION
+
+# An operator may do everything these tests do (tests/tokens.py).
+AUTH = tokens.bearer("operator")
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -80,7 +84,7 @@ def test_uvicorn_refuses_what_the_alb_forwarded_without_the_header(
     monkeypatch: pytest.MonkeyPatch, aws: dict[str, str]
 ) -> None:
     # Given a task with the value ECS injected from Secrets Manager
-    client = TestClient(build_app(monkeypatch, ORDERS_ORIGIN_SECRET=SECRET))
+    client = TestClient(build_app(monkeypatch, ORDERS_ORIGIN_SECRET=SECRET), headers=AUTH)
     via_alb = {"X-Forwarded-For": "198.51.100.7"}
     refused = client.get("/api/orders", headers=via_alb)
     assert refused.status_code == 403
@@ -107,7 +111,7 @@ def test_secrets_manager_unreachable_is_a_503_not_a_pass(
 
 def test_no_secret_setting_means_no_check(app: FastAPI) -> None:
     """make dev and the tests run without a front door."""
-    client = TestClient(app)
+    client = TestClient(app, headers=AUTH)
     assert client.get("/api/orders", headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 200
 
 
@@ -130,7 +134,7 @@ def test_logs_and_metrics_name_the_target_that_served(
     stream = io.StringIO()
     old = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
     try:
-        client = TestClient(build_app(monkeypatch))
+        client = TestClient(build_app(monkeypatch), headers=AUTH)
         capsys.readouterr()
         assert client.get("/api/orders").status_code == 200
     finally:
@@ -152,7 +156,7 @@ def test_the_origin_check_runs_before_the_body_policy(
 ) -> None:
     """Middleware order (orders.app): a request around the front door is refused before its
     body is looked at; through the front door the body policy applies as before."""
-    client = TestClient(build_app(monkeypatch, ORDERS_ORIGIN_SECRET=SECRET))
+    client = TestClient(build_app(monkeypatch, ORDERS_ORIGIN_SECRET=SECRET), headers=AUTH)
     via_alb = {"X-Forwarded-For": "198.51.100.7", "Content-Type": "text/plain"}
     too_large = b"x" * (2 * 1024 * 1024)
     # Around the front door: 403, whatever the body (no 413, no 415 to strangers)

@@ -10,7 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from orders import outbox
+from tests import tokens
 from tests.support import REGION, TABLE
+
+# An operator may do everything these tests do (tests/tokens.py).
+AUTH = tokens.bearer("operator")
 
 
 def stream_event(after: dict[str, str] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
@@ -80,7 +84,7 @@ def create_orders(client: TestClient, n: int) -> list[str]:
 
 @pytest.fixture
 def client(app) -> TestClient:  # type: ignore[no-untyped-def]
-    return TestClient(app)
+    return TestClient(app, headers=AUTH)
 
 
 def test_events_reach_the_bus_and_are_marked_published(

@@ -11,6 +11,7 @@ from orders.api.models import OrderPublic, OrderReplay
 from orders.app import create_app
 from orders.domain.filenames import FILENAME_PATTERN, MAX_FILENAME_LENGTH
 from orders.domain.model import Order, OrderStatus
+from tests import tokens
 from tests.fakes import Fakes
 
 
@@ -51,7 +52,9 @@ def test_a_stored_replay_reads_back_as_the_same_order() -> None:
 
 @pytest.fixture(scope="module")
 def api() -> TestClient:
-    return TestClient(create_app(Fakes().container(), trace_requests=False))
+    return TestClient(
+        create_app(Fakes().container(), trace_requests=False), headers=tokens.bearer("operator")
+    )
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from orders.app import API_PREFIX, create_app
+from tests import tokens
 from tests.fakes import Fakes
 
 ORDERS = f"{API_PREFIX}/orders"
@@ -13,7 +14,9 @@ ORDERS = f"{API_PREFIX}/orders"
 
 @pytest.fixture
 def client(fakes: Fakes) -> TestClient:
-    return TestClient(create_app(fakes.container(), trace_requests=False))
+    return TestClient(
+        create_app(fakes.container(), trace_requests=False), headers=tokens.bearer("acme")
+    )
 
 
 def test_a_created_order_is_stored_in_the_fake_and_served_back(

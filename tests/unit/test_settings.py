@@ -5,6 +5,21 @@ from __future__ import annotations
 import pytest
 
 from orders.settings import SettingsError, load_settings
+from tests import tokens
+
+VALID = {
+    "ORDERS_TABLE_NAME": "orders", "ORDERS_BUCKET_NAME": "bucket",
+    "ORDERS_EVENT_BUS_NAME": "bus", "ORDERS_KMS_KEY_ID": "key", "AWS_REGION": "eu-west-1",
+}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _auth_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test issuer, as every environment that runs the API sets it."""
+    monkeypatch.delenv("ORDERS_AUTH_DISABLED", raising=False)
+    monkeypatch.delenv("ORDERS_AUTH_JWKS_URL", raising=False)
+    monkeypatch.setenv("ORDERS_AUTH_ISSUER", tokens.ISSUER)
+    monkeypatch.setenv("ORDERS_AUTH_CLIENT_IDS", tokens.CLIENT_IDS)
 
 
 def test_missing_settings_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,3 +82,38 @@ def test_the_origin_secret_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings().served_by == "lambda"
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME")
     assert load_settings().served_by == "fargate"
+
+
+def test_without_an_issuer_the_service_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in VALID.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ORDERS_AUTH_ISSUER")
+    with pytest.raises(SettingsError, match="ORDERS_AUTH_ISSUER"):
+        load_settings()
+    monkeypatch.setenv("ORDERS_AUTH_ISSUER", tokens.ISSUER)
+    monkeypatch.setenv("ORDERS_AUTH_CLIENT_IDS", " , ")
+    with pytest.raises(SettingsError, match="ORDERS_AUTH_CLIENT_IDS"):
+        load_settings()
+
+
+def test_auth_can_only_be_switched_off_explicitly(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in VALID.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ORDERS_AUTH_ISSUER")
+    monkeypatch.setenv("ORDERS_AUTH_DISABLED", "true")
+    assert load_settings().auth_disabled is True
+
+
+def test_the_auth_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in VALID.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ORDERS_AUTH_CLIENT_IDS", "ui-client, machine-client")
+    settings = load_settings()
+    assert settings.auth_client_ids == {"ui-client", "machine-client"}
+    assert settings.auth_operator_group == "operators"
+    assert settings.jwks_url == tokens.ISSUER + "/.well-known/jwks.json"
+    monkeypatch.setenv("ORDERS_AUTH_JWKS_URL", "http://127.0.0.1:5000/pool/.well-known/jwks.json")
+    assert load_settings().jwks_url == "http://127.0.0.1:5000/pool/.well-known/jwks.json"
+    monkeypatch.setenv("ORDERS_AUTH_JWKS_URL", "file:///etc/passwd")
+    with pytest.raises(SettingsError, match="ORDERS_AUTH_JWKS_URL"):
+        load_settings()

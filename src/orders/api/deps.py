@@ -1,12 +1,13 @@
-"""FastAPI dependencies shared by the routers: the process's service, the caller, the order id."""
+"""FastAPI dependencies shared by the routers: the caller's view of the service, the order id."""
 
 import re
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from orders.api.auth import PrincipalDep
 from orders.domain.errors import OrderNotFound
-from orders.service import ANONYMOUS, OrderService
+from orders.service import CallerOrders, OrderService
 
 _ORDER_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -19,17 +20,16 @@ def _service(request: Request) -> OrderService:
 ServiceDep = Annotated[OrderService, Depends(_service)]
 
 
-def _caller(request: Request) -> str:
-    """Who is asking, for scoping what belongs to a caller (Idempotency-Keys).
+def _orders(service: ServiceDep, principal: PrincipalDep) -> CallerOrders:
+    """The use cases as the verified caller may run them (authorization: orders.service).
 
-    The seam for authentication: there is none yet, so this is ANONYMOUS for everyone.
-    When the JWT check arrives, return the verified subject (`sub`) here, never a value
-    the client merely asserts.
+    Also what scopes Idempotency-Keys: the principal's caller_id, never a value the
+    client merely asserts.
     """
-    return ANONYMOUS
+    return CallerOrders(service, principal)
 
 
-CallerDep = Annotated[str, Depends(_caller)]
+OrdersDep = Annotated[CallerOrders, Depends(_orders)]
 
 
 def _order_id(

@@ -47,7 +47,11 @@ _TRIMMED = "Whitespace at either end is removed first; 1 to 100 characters must 
 class OrderCreate(_Strict):
     """The limits a client checks a form with are all in this schema (min/max)."""
 
-    customer: Text = Field(examples=["acme-corp"], description=f"The customer. {_TRIMMED}")
+    # Optional for a customer's token (its own customer is used; another is a 403);
+    # required when an operator or machine client creates on a customer's behalf.
+    customer: Text | None = Field(
+        default=None, examples=["acme-corp"], description=f"The customer. {_TRIMMED}"
+    )
     product: Text = Field(examples=["widget"], description=f"The product. {_TRIMMED}")
     quantity: Annotated[
         int,

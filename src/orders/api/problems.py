@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orders import ports
+from orders.api import auth
+from orders.api.auth import InvalidToken
 from orders.api.conditions import PreconditionFailed
 from orders.domain import errors
 from orders.observability import logger
@@ -32,6 +35,9 @@ _DOMAIN: dict[type[Exception], tuple[int, str]] = {
     errors.IdempotencyConflict: (422, "idempotency-key-reused"),
     errors.IdempotencyInProgress: (409, "idempotency-in-progress"),
     errors.AttachmentRejected: (422, "attachment-rejected"),
+    errors.Forbidden: (403, "forbidden"),
+    errors.InsufficientScope: (403, "insufficient-scope"),
+    errors.CustomerRequired: (422, "customer-required"),
 }
 
 # A create takes well under a second; a client that waits this long mostly finds it done.
@@ -84,6 +90,15 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if auth.requires_token(request):
+        # A body FastAPI could not parse is refused before dependencies run: check the
+        # token first, so an unauthenticated caller gets a 401 whatever it sent.
+        try:
+            await run_in_threadpool(auth.authenticate, request)
+        except auth.InvalidToken as invalid:
+            return await _unauthenticated(request, invalid)
+        except ports.DependencyUnavailable as unavailable:
+            return await _dependency(request, unavailable)
     problems = []
     malformed = False
     for error in exc.errors():
@@ -137,11 +152,29 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         extra = {"current_status": exc.current, "allowed_transitions": exc.allowed}
     if isinstance(exc, errors.VersionConflict | PreconditionFailed) and exc.actual:
         extra = {"current_version": exc.actual}
+    if isinstance(exc, errors.CustomerRequired):
+        extra = {"errors": [{"field": "customer", "message": "Field required"}]}
     headers = None
     if isinstance(exc, errors.IdempotencyInProgress):
         # The first attempt is still running (or crashed and its claim has not lapsed).
         headers = {"Retry-After": str(IN_PROGRESS_RETRY_AFTER_SECONDS)}
+    if isinstance(exc, errors.InsufficientScope):
+        headers = {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{exc.scope}"'}
     return problem(status, slug, str(exc), instance=request.url.path, headers=headers, **extra)
+
+
+async def _unauthenticated(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidToken)
+    # Why a token was refused goes to the log at info (a client's mistake, or a probe),
+    # never the token itself.
+    logger.info("unauthenticated", path=request.url.path, reason=str(exc))
+    return problem(
+        401,
+        "unauthorized",
+        str(exc),
+        instance=request.url.path,
+        headers={"WWW-Authenticate": exc.challenge},
+    )
 
 
 async def _dependency(request: Request, exc: Exception) -> JSONResponse:
@@ -167,5 +200,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     for error_type in _DOMAIN:
         app.add_exception_handler(error_type, _domain)
+    app.add_exception_handler(InvalidToken, _unauthenticated)
     app.add_exception_handler(ports.DependencyUnavailable, _dependency)
     app.add_exception_handler(Exception, _unexpected)

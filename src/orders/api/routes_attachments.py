@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from orders.api.deps import OrderId, ServiceDep
+from orders.api.auth import AUTHENTICATED
+from orders.api.deps import OrderId, OrdersDep
 from orders.api.models import (
     AttachmentCreate,
     AttachmentList,
@@ -12,7 +13,12 @@ from orders.api.models import (
 )
 from orders.api.responses import COMMON, problem_responses
 
-router = APIRouter(prefix="/orders/{order_id}/attachments", tags=["attachments"], responses=COMMON)
+router = APIRouter(
+    prefix="/orders/{order_id}/attachments",
+    tags=["attachments"],
+    responses={**COMMON, **problem_responses(401, 403)},
+    dependencies=[AUTHENTICATED],
+)
 
 
 @router.post(
@@ -22,7 +28,7 @@ router = APIRouter(prefix="/orders/{order_id}/attachments", tags=["attachments"]
     summary="Get a presigned POST to upload one attachment",
 )
 def create_attachment(
-    order_id: OrderId, body: AttachmentCreate, service: ServiceDep
+    order_id: OrderId, body: AttachmentCreate, service: OrdersDep
 ) -> AttachmentUploadPublic:
     upload = service.create_attachment(
         order_id, filename=body.filename, content_type=body.content_type, size=body.size
@@ -40,7 +46,7 @@ def create_attachment(
 @router.get(
     "", responses=problem_responses(404), summary="List attachments with presigned download URLs"
 )
-def list_attachments(order_id: OrderId, service: ServiceDep) -> AttachmentList:
+def list_attachments(order_id: OrderId, service: OrdersDep) -> AttachmentList:
     return AttachmentList(
         items=[
             AttachmentPublic.model_validate(a, from_attributes=True)

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request, Response
 
 from orders import __version__
+from orders.api.auth import AUTHENTICATED
 from orders.api.deps import ServiceDep
 from orders.api.models import Health, Readiness, ServiceInfo
 from orders.api.responses import problem_responses
@@ -10,7 +11,12 @@ from orders.api.responses import problem_responses
 router = APIRouter(tags=["meta"], responses=problem_responses(500))
 
 
-@router.get("", summary="Service name, version and links")
+@router.get(
+    "",
+    summary="Service name, version and links",
+    dependencies=[AUTHENTICATED],
+    responses=problem_responses(401),
+)
 async def root(request: Request) -> ServiceInfo:
     # Paths from the app's own routes, so the prefix is written in one place (orders.app).
     app, root = request.app, request.scope.get("root_path", "")

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from orders.api.auth import AUTHENTICATED
 from orders.api.conditions import (
     Precondition,
     PreconditionFailed,
@@ -11,7 +12,7 @@ from orders.api.conditions import (
     none_match,
     precondition,
 )
-from orders.api.deps import CallerDep, OrderId, ServiceDep
+from orders.api.deps import OrderId, OrdersDep
 from orders.api.models import (
     CancelRequest,
     EventList,
@@ -24,9 +25,14 @@ from orders.api.models import (
 from orders.api.responses import COMMON, problem_responses
 from orders.domain.errors import VersionConflict
 from orders.domain.model import Order, OrderQuery, OrderSort, OrderStatus
-from orders.service import NewOrder, OrderService
+from orders.service import CallerOrders
 
-router = APIRouter(prefix="/orders", tags=["orders"], responses=COMMON)
+router = APIRouter(
+    prefix="/orders",
+    tags=["orders"],
+    responses={**COMMON, **problem_responses(401, 403)},
+    dependencies=[AUTHENTICATED],
+)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -71,7 +77,7 @@ def _with_etag(response: Response, order: Order) -> OrderPublic:
 
 
 def _change(
-    service: OrderService, order_id: str, target: OrderStatus, condition: Precondition
+    service: CallerOrders, order_id: str, target: OrderStatus, condition: Precondition
 ) -> Order:
     try:
         return service.change_status(order_id, target, expected_version=condition.version)
@@ -91,16 +97,15 @@ def create_order(
     body: OrderCreate,
     request: Request,
     response: Response,
-    service: ServiceDep,
-    caller: CallerDep,
+    service: OrdersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderPublic:
     created = service.create(
-        NewOrder(
-            customer=body.customer, product=body.product, quantity=body.quantity, note=body.note
-        ),
+        customer=body.customer,
+        product=body.product,
+        quantity=body.quantity,
+        note=body.note,
         idempotency_key=idempotency_key,
-        caller=caller,
     )
     response.headers["Location"] = request.scope.get("root_path", "") + request.app.url_path_for(
         "get_order", order_id=created.order.id
@@ -112,7 +117,7 @@ def create_order(
 
 @router.get("", summary="List orders, newest first")
 def list_orders(
-    service: ServiceDep,
+    service: OrdersDep,
     status: OrderStatus | None = None,
     customer: Annotated[
         str | None,
@@ -171,7 +176,7 @@ def list_orders(
 def get_order(
     order_id: OrderId,
     response: Response,
-    service: ServiceDep,
+    service: OrdersDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response | OrderPublic:
     order = service.get(order_id)
@@ -191,7 +196,7 @@ def update_status(
     order_id: OrderId,
     body: StatusUpdate,
     response: Response,
-    service: ServiceDep,
+    service: OrdersDep,
     if_match: IfMatch = None,
 ) -> OrderPublic:
     condition = precondition(if_match, body.version)
@@ -206,7 +211,7 @@ def update_status(
 def cancel_order(
     order_id: OrderId,
     response: Response,
-    service: ServiceDep,
+    service: OrdersDep,
     body: CancelRequest | None = None,
     if_match: IfMatch = None,
 ) -> OrderPublic:
@@ -219,7 +224,7 @@ def cancel_order(
     responses=problem_responses(404),
     summary="Events recorded for an order and whether the bus accepted them",
 )
-def order_events(order_id: OrderId, service: ServiceDep) -> EventList:
+def order_events(order_id: OrderId, service: OrdersDep) -> EventList:
     return EventList(
         items=[
             EventPublic.model_validate(e, from_attributes=True) for e in service.events(order_id)

@@ -74,3 +74,22 @@ class OrderExists(Exception):
 
 class AttachmentRejected(DomainError):
     """An attachment request the policy does not allow (type, size, name)."""
+
+
+class Forbidden(DomainError):
+    """A verified caller without the right to this action (a 403)."""
+
+
+class InsufficientScope(Forbidden):
+    """A machine client's token lacks the scope this action needs (a 403 naming the scope)."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"this action needs the scope {scope}")
+        self.scope = scope
+
+
+class CustomerRequired(DomainError):
+    """An operator or machine created an order without naming the customer it is for."""
+
+    def __init__(self) -> None:
+        super().__init__("customer: required when the caller is not a customer")
