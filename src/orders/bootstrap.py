@@ -28,10 +28,12 @@ if TYPE_CHECKING:
     from orders.adapters.dynamodb import DynamoOrderRepository
     from orders.adapters.eventbridge import EventBridgePublisher
     from orders.adapters.idempotency import PowertoolsIdempotency
+    from orders.adapters.ratelimit import DynamoRateLimiter
     from orders.adapters.s3 import S3AttachmentStore
     from orders.adapters.secrets import SecretReader
     from orders.ports import AttachmentStore, EventPublisher, Idempotency, OrderRepository
     from orders.service import OrderService
+    from orders.throttle import RateLimiter, Throttle
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,9 @@ class Adapters:
     attachments: AttachmentStore | None = None
     publisher: EventPublisher | None = None
     idempotency: Idempotency | None = None
+    # The throttle's counters. None: the table's (DynamoRateLimiter) when the repository is
+    # the table's too, else in memory (a container on fakes must not reach for AWS).
+    rate_limiter: RateLimiter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,8 @@ class _Wired:
     repository: OrderRepository
     publisher: EventPublisher
     service: OrderService
+    # None when ORDERS_RATE_LIMIT_PER_MINUTE is 0 (throttling off).
+    throttle: Throttle | None
 
 
 class Container:
@@ -99,6 +106,10 @@ class Container:
     def service(self) -> OrderService:
         return self.wire().service
 
+    @property
+    def throttle(self) -> Throttle | None:
+        return self.wire().throttle
+
     def secret_reader(self) -> SecretReader:
         """Secrets Manager reads for the origin check (its client is built on first read)."""
         from orders.adapters.secrets import secret_reader
@@ -115,6 +126,7 @@ def bootstrap(
     attachments: AttachmentStore | None = None,
     publisher: EventPublisher | None = None,
     idempotency: Idempotency | None = None,
+    rate_limiter: RateLimiter | None = None,
 ) -> Container:
     """Build everything once per process (Lambda execution environment or uvicorn worker).
 
@@ -122,7 +134,11 @@ def bootstrap(
     given replaces the AWS one for its port (tests pass in-memory fakes).
     """
     adapters = Adapters(
-        repository=repository, attachments=attachments, publisher=publisher, idempotency=idempotency
+        repository=repository,
+        attachments=attachments,
+        publisher=publisher,
+        idempotency=idempotency,
+        rate_limiter=rate_limiter,
     )
     container = Container(settings or get_settings(), session, adapters)
     if not lazy:
@@ -148,9 +164,27 @@ def _wire(settings: Settings, session: boto3.session.Session | None, given: Adap
             allowed_content_types=settings.allowed_content_types,
         ),
     )
+    throttle = _throttle(settings, given, aws)
     return _Wired(
-        clients=aws.built_clients, repository=repository, publisher=publisher, service=service
+        clients=aws.built_clients,
+        repository=repository,
+        publisher=publisher,
+        service=service,
+        throttle=throttle,
     )
+
+
+def _throttle(settings: Settings, given: Adapters, aws: _AwsAdapters) -> Throttle | None:
+    from orders.observability import logger
+    from orders.throttle import InMemoryRateLimiter, Throttle
+
+    if settings.rate_limit_per_minute == 0:
+        logger.warning("per-caller throttling is off (ORDERS_RATE_LIMIT_PER_MINUTE=0)")
+        return None
+    limiter = given.rate_limiter
+    if limiter is None:
+        limiter = aws.rate_limiter() if given.repository is None else InMemoryRateLimiter()
+    return Throttle(limiter, limit=settings.rate_limit_per_minute)
 
 
 class _AwsAdapters:
@@ -195,6 +229,13 @@ class _AwsAdapters:
             kms_key_id=self._settings.kms_key_id,
             client=self._clients.s3,
             expiry_seconds=self._settings.presign_expiry_seconds,
+        )
+
+    def rate_limiter(self) -> DynamoRateLimiter:
+        from orders.adapters.ratelimit import DynamoRateLimiter
+
+        return DynamoRateLimiter(
+            table_name=self._settings.table_name, client=self._clients.dynamodb
         )
 
     def idempotency(self) -> PowertoolsIdempotency:

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
         default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME"
     )
 
+    # --- per-caller throttling (orders.throttle): requests one caller (user or machine
+    # client) may make per window before a 429. 0 switches it off (bench baselines only).
+    rate_limit_per_minute: int = Field(default=600, ge=0, le=1_000_000)
+
     @field_validator("origin_secret", "origin_secret_arn", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -1,6 +1,6 @@
 """/orders/{id}/attachments (under the API prefix): presigned upload and download URLs."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from orders.api.deps import OrderId, ServiceDep
 from orders.api.models import (
@@ -11,8 +11,15 @@ from orders.api.models import (
     PresignedPost,
 )
 from orders.api.responses import COMMON, problem_responses
+from orders.api.throttle import throttle
 
-router = APIRouter(prefix="/orders/{order_id}/attachments", tags=["attachments"], responses=COMMON)
+# Throttled per caller (orders.api.throttle): a 429 with Retry-After past the limit.
+router = APIRouter(
+    prefix="/orders/{order_id}/attachments",
+    tags=["attachments"],
+    responses={**COMMON, **problem_responses(429)},
+    dependencies=[Depends(throttle)],
+)
 
 
 @router.post(

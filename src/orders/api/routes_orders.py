@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from orders.api.conditions import (
     Precondition,
@@ -22,11 +22,18 @@ from orders.api.models import (
     StatusUpdate,
 )
 from orders.api.responses import COMMON, problem_responses
+from orders.api.throttle import throttle
 from orders.domain.errors import VersionConflict
 from orders.domain.model import Order, OrderQuery, OrderStatus
 from orders.service import NewOrder, OrderService
 
-router = APIRouter(prefix="/orders", tags=["orders"], responses=COMMON)
+# Throttled per caller (orders.api.throttle): a 429 with Retry-After past the limit.
+router = APIRouter(
+    prefix="/orders",
+    tags=["orders"],
+    responses={**COMMON, **problem_responses(429)},
+    dependencies=[Depends(throttle)],
+)
 
 IdempotencyKey = Annotated[
     str | None,
