@@ -6,8 +6,9 @@ limit is per user or machine client whatever address it comes from. Without a pr
 (auth switched off for a bench or a test) it falls back to the client's address, which
 behind CloudFront or a load balancer is the proxy's: only a stand-in.
 
-Run it after authentication: on a router, list it after the auth dependency (or make
-`throttle` take the principal dependency as a parameter, which orders them for FastAPI).
+It must run after authentication. Once `orders.api.auth.PrincipalDep` exists, give
+`throttle` a `principal: PrincipalDep` parameter: FastAPI then resolves the principal
+first (once per request, cached) and `request.state.principal` is set when this runs.
 """
 
 from __future__ import annotations
