@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from orders.adapters.eventbridge import EventBridgePublisher
     from orders.adapters.idempotency import PowertoolsIdempotency
     from orders.adapters.jwks import KeyCache
+    from orders.adapters.ratelimit import DynamoRateLimiter
     from orders.adapters.s3 import S3AttachmentStore
     from orders.adapters.secrets import SecretReader
     from orders.ports import (
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         OrderRepository,
     )
     from orders.service import OrderService
+    from orders.throttle import RateLimiter, Throttle
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,9 @@ class Adapters:
     idempotency: Idempotency | None = None
     # The token issuer's JWKS (orders.api.auth); None means HTTP from the settings' URL.
     key_source: KeySource | None = None
+    # The throttle's counters. None: the table's (DynamoRateLimiter) when the repository is
+    # the table's too, else in memory (a container on fakes must not reach for AWS).
+    rate_limiter: RateLimiter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,8 @@ class _Wired:
     repository: OrderRepository
     publisher: EventPublisher
     service: OrderService
+    # None when ORDERS_RATE_LIMIT_PER_MINUTE is 0 (throttling off).
+    throttle: Throttle | None
 
 
 class Container:
@@ -124,6 +131,10 @@ class Container:
                 )
             return self._key_cache
 
+    @property
+    def throttle(self) -> Throttle | None:
+        return self.wire().throttle
+
     def secret_reader(self) -> SecretReader:
         """Secrets Manager reads for the origin check (its client is built on first read)."""
         from orders.adapters.secrets import secret_reader
@@ -141,6 +152,7 @@ def bootstrap(
     publisher: EventPublisher | None = None,
     idempotency: Idempotency | None = None,
     key_source: KeySource | None = None,
+    rate_limiter: RateLimiter | None = None,
 ) -> Container:
     """Build everything once per process (Lambda execution environment or uvicorn worker).
 
@@ -154,6 +166,7 @@ def bootstrap(
         publisher=publisher,
         idempotency=idempotency,
         key_source=key_source,
+        rate_limiter=rate_limiter,
     )
     container = Container(settings or get_settings(), session, adapters)
     if not lazy:
@@ -179,9 +192,27 @@ def _wire(settings: Settings, session: boto3.session.Session | None, given: Adap
             allowed_content_types=settings.allowed_content_types,
         ),
     )
+    throttle = _throttle(settings, given, aws)
     return _Wired(
-        clients=aws.built_clients, repository=repository, publisher=publisher, service=service
+        clients=aws.built_clients,
+        repository=repository,
+        publisher=publisher,
+        service=service,
+        throttle=throttle,
     )
+
+
+def _throttle(settings: Settings, given: Adapters, aws: _AwsAdapters) -> Throttle | None:
+    from orders.observability import logger
+    from orders.throttle import InMemoryRateLimiter, Throttle
+
+    if settings.rate_limit_per_minute == 0:
+        logger.warning("per-caller throttling is off (ORDERS_RATE_LIMIT_PER_MINUTE=0)")
+        return None
+    limiter = given.rate_limiter
+    if limiter is None:
+        limiter = aws.rate_limiter() if given.repository is None else InMemoryRateLimiter()
+    return Throttle(limiter, limit=settings.rate_limit_per_minute)
 
 
 class _AwsAdapters:
@@ -226,6 +257,13 @@ class _AwsAdapters:
             kms_key_id=self._settings.kms_key_id,
             client=self._clients.s3,
             expiry_seconds=self._settings.presign_expiry_seconds,
+        )
+
+    def rate_limiter(self) -> DynamoRateLimiter:
+        from orders.adapters.ratelimit import DynamoRateLimiter
+
+        return DynamoRateLimiter(
+            table_name=self._settings.table_name, client=self._clients.dynamodb
         )
 
     def idempotency(self) -> PowertoolsIdempotency:

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     # fetch), so a stream of tokens with made-up kids cannot turn into a stream of fetches.
     auth_jwks_min_refresh_seconds: float = Field(default=60.0, ge=0, le=3600)
 
+    # --- per-caller throttling (orders.throttle): requests one caller (user or machine
+    # client) may make per window before a 429. 0 switches it off (bench baselines only).
+    rate_limit_per_minute: int = Field(default=600, ge=0, le=1_000_000)
+
     @field_validator(
         "origin_secret", "origin_secret_arn", "auth_issuer", "auth_jwks_url", mode="before"
     )

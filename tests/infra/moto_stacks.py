@@ -41,9 +41,9 @@ Where moto differs from CloudFormation, this harness (never a template) works ar
   and gateway attachments does nothing, so the VPC cannot go; the harness removes them
   through the EC2 API first (`Cloud._empty_vpc`).
 - Nested stacks moto cannot create at all (`NOT_DEPLOYED_STACKS`: the front door, all
-  CloudFront and WAFv2) are not deployed; the parameters the root would pass them are still
-  resolved from the deployed stacks and checked against their template, and the root's
-  outputs that read them are placeholders.
+  CloudFront and WAFv2; the identity stack, all Cognito) are not deployed; the parameters
+  the root would pass them are still resolved from the deployed stacks and checked
+  against their template, and the root's outputs that read them are placeholders.
 - Types moto's CloudFormation skips although moto's API serves them (`PROVISIONED`: the
   origin secret, AWS::SecretsManager::Secret): the harness creates the resource through the
   API from the template's properties (a generated value for GenerateSecretString), and
@@ -114,6 +114,11 @@ NOT_DEPLOYED_STACKS: dict[str, str] = {
     "EdgeStack": (
         "the front door (CloudFront distribution and VPC origin, CLOUDFRONT-scope WAF): "
         "moto has no CloudFront or WAFv2 model; lint, checkov and the template tests check it"
+    ),
+    "IdentityStack": (
+        "the user pool, its domain, resource server, app clients and group (cform/identity.yaml): "
+        "moto's CloudFormation has no Cognito model (devstack creates the same things through "
+        "moto's cognito-idp API); lint, checkov and tests/infra/test_identity.py check it"
     ),
 }
 

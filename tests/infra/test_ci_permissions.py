@@ -652,6 +652,7 @@ def _service_arns() -> dict[str, str]:
         "bucket": "arn:aws:s3:::orders-datastack-1q2w3e-bucket-9z8y7x",
         # Secrets Manager appends six random characters to the name template.yaml gives.
         "secret": (base % "secretsmanager") + f":secret:{_origin_secret_name()}-AbCdEf",
+        "user pool": (base % "cognito-idp") + ":userpool/us-east-1_AbCdEfGhI",
         "vpc origin role": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/"
         "vpcorigin.cloudfront.amazonaws.com/AWSServiceRoleForCloudFrontVPCOrigin",
     }
@@ -683,6 +684,8 @@ def _origin_secret_name() -> str:
         # CloudFront's {{resolve:secretsmanager:...}} reads the value as the execution role.
         ("secretsmanager:GetSecretValue", "secret"),
         ("sts:AssumeRole", "vpc origin role"),
+        ("cognito-idp:CreateUserPoolClient", "user pool"),
+        ("cognito-idp:UpdateUserPool", "user pool"),
     ],
 )
 def test_execution_role_reaches_the_service_resources(
@@ -884,7 +887,7 @@ def test_boundary_allows_what_service_roles_use(
     assert roles, f"{scenario}: no role found"
     used: set[str] = set()
     for role in roles:
-        for policy in role["Properties"].get("Policies", []):
+        for policy in _both_branches(role["Properties"].get("Policies", [])):
             for s in _as_list(policy["PolicyDocument"]["Statement"]):
                 if s["Effect"] == "Allow":
                     used.update(_as_list(s["Action"]))
@@ -894,6 +897,16 @@ def test_boundary_allows_what_service_roles_use(
             used.update(AWS_MANAGED[name])
     missing = sorted(a for a in used if not allowed_somewhere(boundary, a))
     assert missing == []
+
+
+def _both_branches(policies: Any) -> list[dict[str, Any]]:
+    """A role's policies, both branches of an Fn::If taken (raw templates, every option)."""
+    if isinstance(policies, dict) and set(policies) == {"Fn::If"}:
+        _, then, otherwise = policies["Fn::If"]
+        return [*_both_branches(then), *_both_branches(otherwise)]
+    if isinstance(policies, list):
+        return policies
+    return []  # Ref AWS::NoValue
 
 
 def _role_templates() -> dict[str, dict[str, Any]]:
@@ -968,7 +981,7 @@ def test_ci_stack_deploys_into_moto() -> None:
         boundary = iam.get_policy(PolicyArn=outputs["PermissionsBoundaryArn"])["Policy"]
         assert boundary["Path"] == "/ci/"
         policies = iam.list_policies(Scope="Local", PathPrefix="/ci/")["Policies"]
-        assert len(policies) == 5, [p["PolicyName"] for p in policies]
+        assert len(policies) == 6, [p["PolicyName"] for p in policies]
 
 
 def test_deploy_workflow_passes_the_boundary() -> None:

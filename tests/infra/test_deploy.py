@@ -132,8 +132,10 @@ def test_every_stack_reaches_create_complete(
         expected |= {"NetworkStack", "FargateStack"}
     assert set(result.stacks) == expected
     assert {s.status for s in result.stacks.values()} == {"CREATE_COMPLETE"}
-    # The front door is on every target; moto cannot create it (NOT_DEPLOYED_STACKS).
-    assert set(result.skipped) == {"EdgeStack"} == set(moto_stacks.NOT_DEPLOYED_STACKS)
+    # The front door and the identity stack are on every target; moto cannot create them
+    # (NOT_DEPLOYED_STACKS).
+    assert set(result.skipped) == {"EdgeStack", "IdentityStack"}
+    assert set(result.skipped) == set(moto_stacks.NOT_DEPLOYED_STACKS)
     # Dependency order: outputs exist before the stacks that take them.
     order = result.order
     assert order.index("DataStack") < order.index(ROOT_NODE) < order.index("ObservabilityStack")

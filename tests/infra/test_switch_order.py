@@ -31,10 +31,12 @@ STEPS += [(b, a) for a, b in reversed(STEPS)]
 
 # What serves /api for the front door, per side (root-level logical ids; SAM names the stage
 # and permissions it generates for the HTTP API).
-HTTP_API_SIDE = {
-    "HttpApi", "HttpApiApiGatewayDefaultStage", "ApiFunction", "ApiFunctionApiPermission",
-    "ApiFunctionApiRootPermission",
+# One invoke permission per HttpApi event (the proxy, the root, the four public routes).
+PERMISSIONS = {
+    "ApiFunctionApiPermission", "ApiFunctionApiRootPermission", "ApiFunctionHealthPermission",
+    "ApiFunctionReadyPermission", "ApiFunctionDocsPermission", "ApiFunctionOpenApiPermission",
 }  # fmt: skip
+HTTP_API_SIDE = {"HttpApi", "HttpApiApiGatewayDefaultStage", "ApiFunction", *PERMISSIONS}
 TASKS_SIDE = {"ApiService", "ApiTargetGroup", "ApiTaskDefinition", "HttpListener", "LoadBalancer"}
 LAMBDA_BEHIND_ALB = {"LambdaTargetGroup", "LambdaInvokePermission"}
 # What each step may delete (in its cleanup): the side that stopped taking traffic.
@@ -54,7 +56,7 @@ REMOVED = {
     ("both-100", "fargate"): {
         "root/ApiFunction", "root/ApiFunctionRole", "root/ApiLogGroup", "root/HttpApi",
         "root/HttpApiAccessLogGroup", "root/HttpApiApiGatewayDefaultStage",
-        "root/ApiFunctionApiPermission", "root/ApiFunctionApiRootPermission",
+        *(f"root/{permission}" for permission in PERMISSIONS),
         "FargateStack/LambdaTargetGroup", "FargateStack/LambdaInvokePermission", *LAMBDA_ALARMS,
     },
 }  # fmt: skip

@@ -53,6 +53,7 @@ _HTTP_SLUGS = {
     408: "request-timeout",
     413: "payload-too-large",
     415: "unsupported-media-type",
+    429: "too-many-requests",
 }
 
 # Every status the routes can answer with problem+json, for the OpenAPI document.

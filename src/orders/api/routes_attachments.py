@@ -1,6 +1,6 @@
 """/orders/{id}/attachments (under the API prefix): presigned upload and download URLs."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from orders.api.auth import AUTHENTICATED
 from orders.api.deps import OrderId, OrdersDep
@@ -12,12 +12,14 @@ from orders.api.models import (
     PresignedPost,
 )
 from orders.api.responses import COMMON, problem_responses
+from orders.api.throttle import throttle
 
+# Authenticated, then throttled per caller (orders.api.throttle): a 429 with Retry-After.
 router = APIRouter(
     prefix="/orders/{order_id}/attachments",
     tags=["attachments"],
-    responses={**COMMON, **problem_responses(401, 403)},
-    dependencies=[AUTHENTICATED],
+    responses={**COMMON, **problem_responses(401, 403, 429)},
+    dependencies=[AUTHENTICATED, Depends(throttle)],
 )
 
 

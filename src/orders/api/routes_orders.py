@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from orders.api.auth import AUTHENTICATED
 from orders.api.conditions import (
@@ -23,15 +23,17 @@ from orders.api.models import (
     StatusUpdate,
 )
 from orders.api.responses import COMMON, problem_responses
+from orders.api.throttle import throttle
 from orders.domain.errors import VersionConflict
 from orders.domain.model import Order, OrderQuery, OrderSort, OrderStatus
 from orders.service import CallerOrders
 
+# Authenticated, then throttled per caller (orders.api.throttle): a 429 with Retry-After.
 router = APIRouter(
     prefix="/orders",
     tags=["orders"],
-    responses={**COMMON, **problem_responses(401, 403)},
-    dependencies=[AUTHENTICATED],
+    responses={**COMMON, **problem_responses(401, 403, 429)},
+    dependencies=[AUTHENTICATED, Depends(throttle)],
 )
 
 IdempotencyKey = Annotated[
