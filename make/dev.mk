@@ -33,9 +33,9 @@ switch: $(STAMP) ## move `make dev`'s API live: TARGET=lambda|both|fargate [WEIG
 	@test -n "$(SWITCH_TARGET)" || { echo "usage: make switch TARGET=lambda|both|fargate [WEIGHT=0-100]" >&2; exit 2; }
 	@$(PY) -m devstack.switch "$(SWITCH_TARGET)" $(if $(WEIGHT),--weight "$(WEIGHT)")
 
-invoke: $(STAMP) ## call the Lambda handler in-process on EVENT=<file> against `make dev`; prints the response
+invoke: $(STAMP) ## call the Lambda handler in-process on EVENT=<file> [USER=machine|acme|operator] against `make dev`; prints the response
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<kind>/<file>.json" >&2; exit 2; }
-	@$(PY) -m devstack.invoke "$(EVENT)"
+	@$(PY) -m devstack.invoke "$(EVENT)" $(if $(filter command line,$(origin USER)),--user "$(USER)")
 
 # USER is also the login name in every shell: only USER given on the make command line
 # picks the token's user, as with AWS_PROFILE above.

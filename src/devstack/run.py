@@ -218,8 +218,10 @@ class Runner:
         self._print_ready(ui is not None, local)
         if config.seed:
             from devstack.seed import seed_orders
+            from devstack.tokens import machine_token
 
-            self.say(f"seeded {len(seed_orders(config.api_url))} sample orders")
+            token = machine_token(local) if local and not config.cloud else None
+            self.say(f"seeded {len(seed_orders(config.api_url, token))} sample orders")
         return self._supervise()
 
     def _start_ui(self, local: identity.LocalIdentity | None) -> Child | None:
