@@ -7,6 +7,7 @@ emulator changes nothing, and a new `make dev` (a new, empty emulator) gets the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -20,6 +21,7 @@ from devstack import identity
 from devstack.envs import FAKE_CREDENTIALS, REGION
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from devstack.identity import ClientSpec, LocalIdentity
@@ -195,10 +197,34 @@ def provision(
 ) -> tuple[LocalIdentity, dict[str, str]]:
     """Create (or find) the identity in the emulator at `endpoint_url`.
 
-    Returns what was made and the demo users' passwords. moto reads its id strategy
-    from this process's environment at each create call, so it is set here.
+    Returns what was made and the demo users' passwords.
     """
+    with _stable_ids():
+        return _provision(endpoint_url, kms_key_id, state_dir)
+
+
+@contextlib.contextmanager
+def _stable_ids() -> Iterator[None]:
+    """moto's HASH id strategies while the identity is created.
+
+    moto (in this process, for `make dev`) reads them from the environment at each create
+    call; set only meanwhile, so nothing else in the process (a test session) sees them.
+    """
+    saved = {name: os.environ.get(name) for name in identity.STABLE_ID_STRATEGY}
     os.environ.update(identity.STABLE_ID_STRATEGY)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _provision(
+    endpoint_url: str, kms_key_id: str, state_dir: Path
+) -> tuple[LocalIdentity, dict[str, str]]:
     passwords = load_passwords(state_dir)
     cognito = _client("cognito-idp", endpoint_url)
     step = "the user pool"

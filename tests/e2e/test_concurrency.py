@@ -78,6 +78,7 @@ def test_an_if_match_race_has_one_winner_and_only_its_event(stack: DevStack) -> 
     api = httpx.Client(
         base_url=f"{stack.api_url}/api",
         timeout=30,
+        headers=stack.auth(),
         limits=httpx.Limits(max_connections=RACERS, max_keepalive_connections=RACERS),
     )
     winners: dict[str, int] = {}

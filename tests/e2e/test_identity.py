@@ -7,6 +7,7 @@ for the pool on the emulator's port (joserfc), then issuer, client, use, groups,
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -156,12 +157,7 @@ def test_make_token_refuses_an_unknown_user_and_a_missing_stack(
     assert missing.stderr.strip() == f"make token: {NOT_RUNNING}"
 
 
-def test_provisioning_is_idempotent_and_a_new_emulator_gets_the_same_ids(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # provision() sets moto's id strategy in this process (moto runs in it): undone after.
-    for name in identity.STABLE_ID_STRATEGY:
-        monkeypatch.setenv(name, "")
+def test_provisioning_is_idempotent_and_a_new_emulator_gets_the_same_ids(tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
     made = []
     for _ in range(2):  # two `make dev` runs: a new, empty emulator each time
@@ -209,3 +205,5 @@ def test_provisioning_is_idempotent_and_a_new_emulator_gets_the_same_ids(
     )
     assert one.issuer == two.issuer
     assert one_passwords == two_passwords
+    # and moto's id strategy was set only while provisioning (this process is a test session)
+    assert not {name for name in identity.STABLE_ID_STRATEGY if name in os.environ}

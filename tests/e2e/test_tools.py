@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from devstack.invoke import NOT_RUNNING
+from devstack.invoke import NOT_RUNNING, TOKEN_PLACEHOLDER, with_token
 from devstack.samenv import ENV_FILE, render
 from tests.e2e.stack import ROOT, DevStack, clean_env
 
@@ -27,7 +27,12 @@ def http_api_event(method: str, path: str, body: dict[str, Any] | None = None) -
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "api.example.com"},
+        # `make invoke` puts a fresh token where the placeholder is, as in events/.
+        "headers": {
+            "content-type": "application/json",
+            "host": "api.example.com",
+            "authorization": f"Bearer {TOKEN_PLACEHOLDER}",
+        },
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "local",
@@ -84,9 +89,25 @@ def test_invoke_runs_the_lambda_handler_against_the_running_stack(
     assert response["statusCode"] == 201, response
     assert response["headers"]["content-type"] == "application/json"
     order = json.loads(response["body"])
-    fetched = httpx.get(f"{dev_stack.api_url}/api/orders/{order['id']}")
+    fetched = httpx.get(f"{dev_stack.api_url}/api/orders/{order['id']}", headers=dev_stack.auth())
     assert fetched.status_code == 200
     assert fetched.json()["customer"] == "invoke"
+
+
+def test_invoke_replaces_the_token_placeholder_wherever_it_is() -> None:
+    event = http_api_event("GET", "/api/orders")
+    event["multiValueHeaders"] = {"Authorization": [f"Bearer {TOKEN_PLACEHOLDER}"]}
+
+    replaced = with_token(event, "t0k3n")
+
+    assert replaced["headers"]["authorization"] == "Bearer t0k3n"
+    assert replaced["multiValueHeaders"] == {"Authorization": ["Bearer t0k3n"]}
+    assert TOKEN_PLACEHOLDER not in json.dumps(replaced)
+    # and nothing else changed
+    assert {**replaced, "headers": event["headers"], "multiValueHeaders": None} == {
+        **event,
+        "multiValueHeaders": None,
+    }
 
 
 def test_invoke_without_a_running_stack_says_so(tmp_path: Path) -> None:
@@ -102,7 +123,15 @@ def test_invoke_without_a_running_stack_says_so(tmp_path: Path) -> None:
 
 def test_seed_creates_orders_in_every_status(dev_stack: DevStack) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "devstack.seed", "--api", dev_stack.api_url],
+        [
+            sys.executable,
+            "-m",
+            "devstack.seed",
+            "--api",
+            dev_stack.api_url,
+            "--state-dir",
+            str(dev_stack.state_dir),
+        ],
         cwd=ROOT,
         env=clean_env(),
         capture_output=True,
