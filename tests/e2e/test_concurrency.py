@@ -130,7 +130,9 @@ def test_64_users_get_more_done_than_one_with_no_5xx_and_bounded_memory(stack: D
     loads: dict[int, list[Load]] = {1: [], 64: []}
     for _ in range(ROUNDS_OF_LOAD):
         for users in (1, 64):
-            loads[users].append(run_mix(stack.api_url, users, LOAD_SECONDS, WARMUP_SECONDS))
+            loads[users].append(
+                run_mix(stack.api_url, users, LOAD_SECONDS, WARMUP_SECONDS, stack.auth())
+            )
 
     for load in loads[1] + loads[64]:
         assert load.server_errors == 0, load.summary()
