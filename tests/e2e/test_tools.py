@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from devstack.identity import LocalIdentity
 from devstack.invoke import NOT_RUNNING, TOKEN_PLACEHOLDER, with_token
 from devstack.samenv import ENV_FILE, render
 from tests.e2e.stack import ROOT, DevStack, clean_env
@@ -161,9 +162,14 @@ def test_seed_without_an_api_says_so() -> None:
 
 
 def test_sam_local_env_file_names_what_make_dev_deploys(dev_stack: DevStack) -> None:
-    # The emulator's names are seeded, so they do not depend on the run or the port.
+    # The emulator's names are seeded and the pool's ids hashed, so they do not depend on
+    # the run or the port.
+    assert dev_stack.identity is not None
     committed = json.loads((ROOT / ENV_FILE).read_text())
-    assert committed == render(dev_stack.outputs), f"{ENV_FILE} is stale: run `make sam-env`"
+    expected = render(dev_stack.outputs, identity=LocalIdentity(**dev_stack.identity))
+    assert committed == expected, f"{ENV_FILE} is stale: run `make sam-env`"
+    # and the function checks tokens from make dev's pool
+    assert committed["ApiFunction"]["ORDERS_AUTH_ISSUER"] == dev_stack.identity["issuer"]
 
 
 def test_invoke_refuses_an_event_no_function_takes(tmp_path: Path) -> None:
