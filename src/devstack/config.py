@@ -35,8 +35,13 @@ def repo_root() -> Path:
 
 
 def default_state_dir() -> Path:
-    """Where logs and state.json live; gitignored."""
-    return repo_root() / ".dev"
+    """Where logs and state.json live: DEV_STATE_DIR, else .dev/ (gitignored).
+
+    The same for `make dev` and the tools that find it (`make token`, `make invoke`,
+    `make seed`, `make switch`), so a stack moved with DEV_STATE_DIR is still found.
+    """
+    moved = os.environ.get("DEV_STATE_DIR")
+    return Path(moved) if moved else repo_root() / ".dev"
 
 
 @dataclass(frozen=True, slots=True)

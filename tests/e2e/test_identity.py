@@ -207,3 +207,24 @@ def test_provisioning_is_idempotent_and_a_new_emulator_gets_the_same_ids(tmp_pat
     assert one_passwords == two_passwords
     # and moto's id strategy was set only while provisioning (this process is a test session)
     assert not {name for name in identity.STABLE_ID_STRATEGY if name in os.environ}
+
+
+def test_make_token_takes_user_from_the_command_line_only(dev_stack: DevStack) -> None:
+    """`make -s token USER=operator` as the README uses it; the shell's own USER is ignored."""
+    env = {**clean_env(), "DEV_STATE_DIR": str(dev_stack.state_dir), "USER": "operator"}
+
+    def token(*args: str) -> dict[str, Any]:
+        printed = subprocess.run(
+            ["make", "-s", "token", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert printed.returncode == 0, printed.stderr
+        # -s: the token alone, so TOKEN=$(make -s token) is usable as it is
+        assert len(printed.stdout.split()) == 1, printed.stdout
+        return dict(jwt.decode(printed.stdout.strip(), served_keys(dev_stack)).claims)
+
+    assert token()["username"] == "acme"
+    operator = token("USER=operator")
+    assert operator["username"] == "operator"
+    assert operator["cognito:groups"] == ["operators"]
+    assert "username" not in token("USER=machine")
