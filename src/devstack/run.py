@@ -197,7 +197,9 @@ class Runner:
             command = outbox_command(
                 outputs["TableStreamArn"], outputs.get("OutboxDlqUrl"), checkpoint
             )
-            self._spawn("outbox", command, child_env(plane.env))
+            # The service's one environment, token settings included: whatever of the
+            # settings the outbox handler loads, it finds what the API's found.
+            self._spawn("outbox", command, child_env(service_env))
             self._status("outbox", "running")
         self.dev_state = state.DevState(
             runner_pid=os.getpid(),
