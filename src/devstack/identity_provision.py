@@ -34,8 +34,11 @@ class IdentityError(RuntimeError):
     """The identity could not be created in the emulator; the message says which step."""
 
 
-def _client(service: str, endpoint_url: str) -> Any:
-    # Any: the project installs no cognito-idp stubs for this one dev-only caller.
+def emulator_client(service: str, endpoint_url: str) -> Any:
+    """A client of the emulator with its fixed credentials and region.
+
+    Any: the project installs no cognito-idp stubs for these dev-only callers.
+    """
     session = boto3.session.Session(
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -66,6 +69,8 @@ def load_passwords(state_dir: Path) -> dict[str, str]:
     try:
         stored = json.loads(path.read_text(encoding="utf-8")).get("passwords", {})
     except (FileNotFoundError, ValueError, AttributeError):
+        stored = {}
+    if not isinstance(stored, dict):
         stored = {}
     passwords = {
         user.username: str(stored.get(user.username) or new_password()) for user in identity.USERS
@@ -226,7 +231,7 @@ def _provision(
     endpoint_url: str, kms_key_id: str, state_dir: Path
 ) -> tuple[LocalIdentity, dict[str, str]]:
     passwords = load_passwords(state_dir)
-    cognito = _client("cognito-idp", endpoint_url)
+    cognito = emulator_client("cognito-idp", endpoint_url)
     step = "the user pool"
     try:
         pool_id = _pool_id(cognito)
@@ -241,7 +246,7 @@ def _provision(
             step = f"the user {user.username}"
             _user(cognito, pool_id, user, passwords[user.username])
         step = "the UI client's secret"
-        secret_arn = _secret(_client("secretsmanager", endpoint_url), ui_secret, kms_key_id)
+        secret_arn = _secret(emulator_client("secretsmanager", endpoint_url), ui_secret, kms_key_id)
     except (BotoCoreError, ClientError) as exc:
         raise IdentityError(f"could not create {step} in the emulator: {exc}") from None
     made = identity.LocalIdentity(

@@ -25,12 +25,11 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devstack import identity, state
 from devstack.config import default_state_dir
-from devstack.envs import FAKE_CREDENTIALS, REGION
+from devstack.identity_provision import emulator_client
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -54,22 +53,13 @@ def secret_hash(client_secret: str, client_id: str, username: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-def _client(service: str, endpoint_url: str) -> Any:
-    session = boto3.session.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        region_name=REGION,
-    )
-    return session.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
-
-
 def user_token(endpoint_url: str, local: LocalIdentity, username: str, password: str) -> str:
     """A real access token from the emulator: the UI client's password sign-in."""
     try:
-        client_secret = _client("secretsmanager", endpoint_url).get_secret_value(
+        client_secret = emulator_client("secretsmanager", endpoint_url).get_secret_value(
             SecretId=local.ui_client_secret_arn
         )["SecretString"]
-        answer = _client("cognito-idp", endpoint_url).initiate_auth(
+        answer = emulator_client("cognito-idp", endpoint_url).initiate_auth(
             ClientId=local.ui_client_id,
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={

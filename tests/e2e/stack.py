@@ -13,9 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.identity import MACHINE
+from devstack.identity import MACHINE, access_token
 from devstack.ports import free_port
-from devstack.tokens import access_token
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60
