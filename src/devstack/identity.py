@@ -136,22 +136,26 @@ def ui_env(identity: LocalIdentity) -> dict[str, str]:
     }
 
 
-# The deployed IdentityStack's outputs (cform/identity.yaml, re-exported by the root stack)
-# that `make dev AWS_PROFILE=...` turns into the same variables.
-CLOUD_OUTPUTS = ("Issuer", "JwksUrl", "UiClientId", "MachineClientId", "UiClientSecretArn")
+# The deployed stack's outputs `make dev AWS_PROFILE=...` turns into the same variables:
+# the issuer (the root stack re-exports the IdentityStack's `Issuer` as `AuthIssuer`),
+# the clients, and optionally `JwksUrl` (else the issuer's, as Cognito serves it).
+ISSUER_OUTPUTS = ("AuthIssuer", "Issuer")
+CLIENT_OUTPUTS = ("UiClientId", "MachineClientId", "UiClientSecretArn")
 
 
 def from_outputs(outputs: Mapping[str, str]) -> LocalIdentity | None:
     """The identity of a deployed stack, or None when its outputs do not name one."""
-    if not all(outputs.get(name) for name in CLOUD_OUTPUTS):
+    issuer = next((outputs[name] for name in ISSUER_OUTPUTS if outputs.get(name)), None)
+    if issuer is None or not all(outputs.get(name) for name in CLIENT_OUTPUTS):
         return None
+    issuer = issuer.rstrip("/")
     return LocalIdentity(
-        pool_id=outputs["Issuer"].rstrip("/").rsplit("/", 1)[-1],
+        pool_id=issuer.rsplit("/", 1)[-1],
         ui_client_id=outputs["UiClientId"],
         machine_client_id=outputs["MachineClientId"],
         ui_client_secret_arn=outputs["UiClientSecretArn"],
-        issuer=outputs["Issuer"],
-        jwks_url=outputs["JwksUrl"],
+        issuer=issuer,
+        jwks_url=outputs.get("JwksUrl") or f"{issuer}/.well-known/jwks.json",
     )
 
 

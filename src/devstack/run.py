@@ -246,9 +246,10 @@ class Runner:
         if config.cloud:
             local = identity.from_outputs(plane.outputs)
             if local is None:
+                wanted = [identity.ISSUER_OUTPUTS[0], *identity.CLIENT_OUTPUTS]
                 self.say(
-                    f"  auth      the stack has no {'/'.join(identity.CLOUD_OUTPUTS)} outputs: "
-                    "the API gets no token settings"
+                    f"  auth      the stack has no {', '.join(wanted)} outputs: the API gets no "
+                    "token settings (and refuses to start unless ORDERS_AUTH_DISABLED=true)"
                 )
             return local
         from devstack.identity_provision import IdentityError, provision

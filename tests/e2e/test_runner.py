@@ -188,7 +188,8 @@ def deployed_stack(dev_stack: DevStack) -> str:
     outputs = {
         **{k: dev_stack.outputs[k] for k in ("TableName", "BucketName", "EventBusName")},
         "KmsKeyArn": dev_stack.outputs["KmsKeyArn"],
-        "Issuer": ids["issuer"],
+        "AuthIssuer": ids["issuer"],
+        # A deployed pool's keys are at its issuer; this one's are on the emulator's port.
         "JwksUrl": ids["jwks_url"],
         "UiClientId": ids["ui_client_id"],
         "MachineClientId": ids["machine_client_id"],

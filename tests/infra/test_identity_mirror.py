@@ -117,7 +117,8 @@ def test_the_ui_client_secret_is_kept_encrypted_in_secrets_manager() -> None:
 
 def test_the_outputs_name_what_make_dev_reads_from_a_deployed_stack() -> None:
     outputs = template().get("Outputs", {})
-    missing = [name for name in identity.CLOUD_OUTPUTS if name not in outputs]
+    assert set(identity.ISSUER_OUTPUTS) & set(outputs), "identity.yaml outputs no issuer"
+    missing = [name for name in identity.CLIENT_OUTPUTS if name not in outputs]
     assert not missing, f"identity.yaml does not output {missing}"
 
 
@@ -128,5 +129,6 @@ ROOT_HAS_IDENTITY = "IdentityStack" in cfn.load(cfn.ROOT_TEMPLATE).get("Resource
 def test_the_root_stack_re_exports_them_for_make_dev_against_a_deployed_stack() -> None:
     # `make dev AWS_PROFILE=...` reads the root stack's outputs (devstack.identity.from_outputs)
     outputs = cfn.load(cfn.ROOT_TEMPLATE).get("Outputs", {})
-    missing = [name for name in identity.CLOUD_OUTPUTS if name not in outputs]
+    assert set(identity.ISSUER_OUTPUTS) & set(outputs), "template.yaml outputs no issuer"
+    missing = [name for name in identity.CLIENT_OUTPUTS if name not in outputs]
     assert not missing, f"template.yaml does not output {missing}"
