@@ -166,6 +166,8 @@ class Runner:
         ui = self._start_ui(local)
         # Every entry gets the same token settings, so a switch changes no answer.
         service_env = {**plane.env, **(identity.api_env(local) if local else {})}
+        if config.rate_limit_per_minute is not None:
+            service_env["ORDERS_RATE_LIMIT_PER_MINUTE"] = str(config.rate_limit_per_minute)
         # Both entries run whatever the target, as in the cloud's `both`: a switch is then
         # only the front door's routing file, and neither entry starts cold on a switch.
         target_file = routing.write(config.state_dir, routing.Routing(config.target, config.weight))

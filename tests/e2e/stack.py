@@ -144,6 +144,12 @@ def _drain(lines: queue.Queue[str | None], output: list[str]) -> None:
         output.append(line)
 
 
+def environ(pid: int) -> dict[str, str]:
+    """A running process's environment (Linux /proc)."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

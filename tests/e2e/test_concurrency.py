@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from bench.soak import Load, rss_bytes, run_mix
-from tests.e2e.stack import DevStack, start
+from tests.e2e.stack import DevStack, environ, start
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -42,7 +42,13 @@ RSS_GROWTH_LIMIT_BYTES = 100 * 2**20
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    running = start(tmp_path_factory.mktemp("concurrency"), "--no-ui")
+    # One machine client makes every request here: the per-caller limit would measure
+    # itself, not the emulator's concurrency.
+    running = start(
+        tmp_path_factory.mktemp("concurrency"), "--no-ui", "--rate-limit-per-minute", "0"
+    )
+    for entry in ("api", "lambda"):
+        assert environ(running.children[entry])["ORDERS_RATE_LIMIT_PER_MINUTE"] == "0"
     yield running
     assert running.stop() == 0, "".join(running.output)
 

@@ -26,7 +26,7 @@ from devstack.emulator import Emulator
 from devstack.identity_provision import provision
 from devstack.ports import free_port
 from devstack.tokens import NOT_RUNNING
-from tests.e2e.stack import ROOT, clean_env
+from tests.e2e.stack import ROOT, clean_env, environ
 
 if TYPE_CHECKING:
     from tests.e2e.stack import DevStack
@@ -104,14 +104,12 @@ def test_the_children_get_the_identity_the_tokens_name(dev_stack: DevStack) -> N
     # The JWKS URL is the emulator's own, on loopback
     assert ids["jwks_url"].startswith(f"{dev_stack.endpoint_url}/")
 
-    def environ(pid: int) -> dict[str, str]:
-        raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
-
     # Both API entries (so every target of `make switch`) get the same token settings
     for name in ("api", "lambda"):
         env = environ(dev_stack.children[name])
         assert {k: env.get(k) for k in wanted_api} == wanted_api, name
+        # and the app's own per-caller limit, as in the cloud (no --rate-limit-per-minute)
+        assert "ORDERS_RATE_LIMIT_PER_MINUTE" not in env
     # and the UI its client, and where its secret is kept, never the secret itself
     ui = environ(dev_stack.children["ui"])
     assert ui["ORDERS_UI_COGNITO_CLIENT_ID"] == ids["ui_client_id"]
