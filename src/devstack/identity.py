@@ -128,6 +128,20 @@ def api_env(identity: LocalIdentity) -> dict[str, str]:
     }
 
 
+# Set by environments made for processes that are not about auth (orders.settings).
+AUTH_DISABLED = "ORDERS_AUTH_DISABLED"
+
+
+def with_auth(env: Mapping[str, str], identity: LocalIdentity) -> dict[str, str]:
+    """`env` with the pool's token settings and the token check on.
+
+    A base environment may switch the check off (ORDERS_AUTH_DISABLED, for processes not
+    about auth); a process given a pool checks every token against it.
+    """
+    kept = {name: value for name, value in env.items() if name != AUTH_DISABLED}
+    return {**kept, **api_env(identity)}
+
+
 def ui_env(identity: LocalIdentity) -> dict[str, str]:
     """The UI's sign-in settings: its client, and where its secret is (never the secret)."""
     return {

@@ -165,7 +165,7 @@ class Runner:
         # the API entries do.
         ui = self._start_ui(local)
         # Every entry gets the same token settings, so a switch changes no answer.
-        service_env = {**plane.env, **(identity.api_env(local) if local else {})}
+        service_env = identity.with_auth(plane.env, local) if local else dict(plane.env)
         if config.rate_limit_per_minute is not None:
             service_env["ORDERS_RATE_LIMIT_PER_MINUTE"] = str(config.rate_limit_per_minute)
         # Both entries run whatever the target, as in the cloud's `both`: a switch is then

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from devstack.envs import emulator_env
-from devstack.identity import LocalIdentity, api_env, ui_env
+from devstack.identity import LocalIdentity, ui_env, with_auth
 from devstack.ports import free_port
 from tests.docker.images import REPO
 from tests.docker.support import answers, http, remove_containers, timed, wait_for
@@ -106,9 +106,11 @@ def api(built: dict[str, str], emulator_stack: DevStack) -> Iterator[tuple[str, 
     assert emulator_stack.identity is not None
     port = free_port()
     env = {
-        **emulator_env(emulator_stack.outputs, emulator_stack.endpoint_url),
         # The token settings `make dev` gives its API: the pool's JWKS on loopback.
-        **api_env(LocalIdentity(**emulator_stack.identity)),
+        **with_auth(
+            emulator_env(emulator_stack.outputs, emulator_stack.endpoint_url),
+            LocalIdentity(**emulator_stack.identity),
+        ),
         "UVICORN_HOST": "127.0.0.1",
         "UVICORN_PORT": str(port),
     }

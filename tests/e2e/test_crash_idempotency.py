@@ -24,7 +24,7 @@ import boto3
 import httpx
 import pytest
 
-from devstack.identity import api_env
+from devstack.identity import with_auth
 from devstack.identity_provision import provision
 from devstack.ports import free_port
 from devstack.tokens import machine_token
@@ -110,14 +110,18 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         hook_dir = logs / "hook"
         hook_dir.mkdir()
         (hook_dir / "sitecustomize.py").write_text(CRASH_HOOK)
-        env = {
-            **_base_env(),
-            **service_env(
+        # The service's environment, checking tokens against the emulator's pool.
+        api = with_auth(
+            service_env(
                 made["kms_key_id"],
                 AWS_ENDPOINT_URL=endpoint,
                 ORDERS_REQUEST_TIMEOUT_SECONDS=str(CLAIM_SECONDS),
             ),
-            **api_env(local),
+            local,
+        )
+        env = {
+            **_base_env(),
+            **api,
             "PYTHONPATH": os.pathsep.join([str(hook_dir), os.environ.get("PYTHONPATH", "")]),
         }
         token = machine_token(local)

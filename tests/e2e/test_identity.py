@@ -26,6 +26,7 @@ from devstack.emulator import Emulator
 from devstack.identity_provision import provision
 from devstack.ports import free_port
 from devstack.tokens import NOT_RUNNING
+from orders.settings import Settings
 from tests.e2e.stack import ROOT, clean_env, environ
 
 if TYPE_CHECKING:
@@ -110,6 +111,8 @@ def test_the_children_get_the_identity_the_tokens_name(dev_stack: DevStack) -> N
         assert {k: env.get(k) for k in wanted_api} == wanted_api, name
         # and the app's own per-caller limit, as in the cloud (no --rate-limit-per-minute)
         assert "ORDERS_RATE_LIMIT_PER_MINUTE" not in env
+        # with the token check on, whatever a base environment for tests says
+        assert "ORDERS_AUTH_DISABLED" not in env
     # and the UI its client, and where its secret is kept, never the secret itself
     ui = environ(dev_stack.children["ui"])
     assert ui["ORDERS_UI_COGNITO_CLIENT_ID"] == ids["ui_client_id"]
@@ -226,3 +229,56 @@ def test_make_token_takes_user_from_the_command_line_only(dev_stack: DevStack) -
     assert operator["username"] == "operator"
     assert operator["cognito:groups"] == ["operators"]
     assert "username" not in token("USER=machine")
+
+
+APP_CHECKS_TOKENS = "auth_issuer" in Settings.model_fields
+
+
+def tampered(token: str) -> str:
+    """The token with one character of its signature changed."""
+    head, body, signature = token.split(".")
+    swapped = "A" if signature[10] != "A" else "B"
+    return ".".join([head, body, signature[:10] + swapped + signature[11:]])
+
+
+@pytest.mark.skipif(
+    not APP_CHECKS_TOKENS, reason="the API checks tokens once the auth-app branch lands"
+)
+@pytest.mark.parametrize("entry", ["front door", "lambda", "fargate"])
+def test_every_entry_checks_tokens_against_make_devs_pool(dev_stack: DevStack, entry: str) -> None:
+    url = {
+        "front door": dev_stack.api_url,
+        "lambda": dev_stack.lambda_url,
+        "fargate": dev_stack.fargate_url,
+    }[entry]
+    with httpx.Client(base_url=f"{url}/api", timeout=15) as api:
+        # No token, or one whose signature is not the pool's: 401, saying Bearer
+        anonymous = api.get("/orders")
+        assert anonymous.status_code == 401, anonymous.text
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
+        forged = api.get(
+            "/orders", headers={"Authorization": f"Bearer {tampered(dev_stack.token())}"}
+        )
+        assert forged.status_code == 401, forged.text
+        # The machine client may act for any customer; acme only for itself
+        theirs = api.post(
+            "/orders",
+            json={"customer": "globex", "product": "sprocket", "quantity": 1},
+            headers=dev_stack.auth(),
+        )
+        assert theirs.status_code == 201, theirs.text
+        mine = api.post(
+            "/orders",
+            json={"customer": "acme", "product": "widget", "quantity": 1},
+            headers=dev_stack.auth("acme"),
+        )
+        assert mine.status_code == 201, mine.text
+        assert (
+            api.get(f"/orders/{mine.json()['id']}", headers=dev_stack.auth("acme")).status_code
+            == 200
+        )
+        foreign = api.get(f"/orders/{theirs.json()['id']}", headers=dev_stack.auth("acme"))
+        assert foreign.status_code in (403, 404), foreign.text
+        # and the operator reads every customer's
+        operator = api.get(f"/orders/{theirs.json()['id']}", headers=dev_stack.auth("operator"))
+        assert operator.status_code == 200, operator.text
