@@ -9,7 +9,9 @@ bench/out/soak.json, and exits 1 on any 5xx or transport error, or when 64 users
 get less done than one (rps(64)/rps(1) < 1).
 
 Each user loops: create an order (its own Idempotency-Key), read it twice, list the
-newest 20. The e2e tier (tests/e2e/test_concurrency.py) runs the same mix for a few
+newest 20, all as the machine client (a token from the stack's user pool, see
+devstack.tokens; it may act for the one customer all orders are made for). The e2e
+tier (tests/e2e/test_concurrency.py) runs the same mix for a few
 seconds with an RSS bound.
 """
 
@@ -27,8 +29,12 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -111,11 +117,13 @@ async def _user(
             await call("GET", "/api/orders", params={"limit": 20})
 
 
-async def _mix(api_url: str, users: int, seconds: float, warmup: float) -> Load:
+async def _mix(
+    api_url: str, users: int, seconds: float, warmup: float, headers: dict[str, str]
+) -> Load:
     load = Load(users)
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
     async with httpx.AsyncClient(
-        base_url=api_url, limits=limits, timeout=REQUEST_TIMEOUT_SECONDS
+        base_url=api_url, limits=limits, timeout=REQUEST_TIMEOUT_SECONDS, headers=headers
     ) as client:
         counted_from = time.monotonic() + warmup
         deadline = counted_from + seconds
@@ -124,9 +132,26 @@ async def _mix(api_url: str, users: int, seconds: float, warmup: float) -> Load:
     return load
 
 
-def run_mix(api_url: str, users: int, seconds: float, warmup: float = 0.0) -> Load:
-    """`users` closed-loop users for `warmup` + `seconds`; throughput over `seconds`."""
-    return asyncio.run(_mix(api_url, users, seconds, warmup))
+def run_mix(
+    api_url: str,
+    users: int,
+    seconds: float,
+    warmup: float = 0.0,
+    headers: dict[str, str] | None = None,
+) -> Load:
+    """`users` closed-loop users for `warmup` + `seconds`; throughput over `seconds`.
+
+    `headers` go with every request: the Authorization header with the stack's token.
+    """
+    return asyncio.run(_mix(api_url, users, seconds, warmup, headers or {}))
+
+
+def machine_auth(state_dir: Path) -> dict[str, str]:
+    """The Authorization header with the machine client's token from the stack in `state_dir`."""
+    from devstack.identity import MACHINE
+    from devstack.tokens import access_token
+
+    return {"Authorization": f"Bearer {access_token(MACHINE, state_dir)}"}
 
 
 def rss_bytes(pid: int) -> int:
@@ -146,7 +171,9 @@ def start_stack(state_dir: Path) -> tuple[subprocess.Popen[str], dict[str, objec
     from devstack.ports import free_port
 
     state_dir.mkdir(parents=True, exist_ok=True)
+    # 64 users on one machine client's token: the per-caller limit off, or it is measured.
     argv = [sys.executable, "-m", "devstack", "--no-ui", "--state-dir", str(state_dir)]
+    argv += ["--rate-limit-per-minute", "0"]
     for flag in ("--api-port", "--ui-port", "--moto-port"):
         argv += [flag, str(free_port())]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ORDERS_"))}
@@ -183,11 +210,17 @@ def stop_stack(process: subprocess.Popen[str]) -> None:
 
 
 def soak(
-    api_url: str, runner_pid: int, seconds: float, sample: float, ratio_seconds: float
+    api_url: str,
+    runner_pid: int,
+    seconds: float,
+    sample: float,
+    ratio_seconds: float,
+    auth: Callable[[], dict[str, str]] = dict,
 ) -> dict[str, object]:
-    run_mix(api_url, 4, 2.0)  # warm up: imports, connection pools, first writes
-    one = run_mix(api_url, 1, ratio_seconds, warmup=RATIO_WARMUP_SECONDS)
-    many = run_mix(api_url, 64, ratio_seconds, warmup=RATIO_WARMUP_SECONDS)
+    """The ratio phases, then the soak; `auth()` gives each run its Authorization header."""
+    run_mix(api_url, 4, 2.0, headers=auth())  # warm up: imports, connection pools, first writes
+    one = run_mix(api_url, 1, ratio_seconds, warmup=RATIO_WARMUP_SECONDS, headers=auth())
+    many = run_mix(api_url, 64, ratio_seconds, warmup=RATIO_WARMUP_SECONDS, headers=auth())
     print(
         f"rps(1) {one.rps:.1f}  rps(64) {many.rps:.1f}  ratio {many.rps / one.rps:.2f}", flush=True
     )
@@ -195,7 +228,7 @@ def soak(
     runs = [one, many]
     started, orders = time.monotonic(), 0
     while (elapsed := time.monotonic() - started) < seconds:
-        chunk = run_mix(api_url, 64, min(sample, seconds - elapsed))
+        chunk = run_mix(api_url, 64, min(sample, seconds - elapsed), headers=auth())
         runs.append(chunk)
         orders += len(chunk.orders)
         point = {
@@ -233,7 +266,15 @@ def main(argv: list[str] | None = None) -> int:
     process, state = start_stack(OUT / "soak")
     try:
         api_url = str(state["api_url"])
-        result = soak(api_url, process.pid, args.seconds, args.sample, args.ratio_seconds)
+        # A new token for each run of the mix: a soak may outlast one (an hour).
+        result = soak(
+            api_url,
+            process.pid,
+            args.seconds,
+            args.sample,
+            args.ratio_seconds,
+            lambda: machine_auth(OUT / "soak"),
+        )
     finally:
         stop_stack(process)
     OUT.mkdir(parents=True, exist_ok=True)

@@ -6,11 +6,13 @@
 #   make seed                      sample orders through the running API
 #   make switch TARGET=both WEIGHT=50   move the running API between its Lambda and Fargate entries
 #   make invoke EVENT=events/apigw-v2/list-orders.json   the Lambda handler, in-process
+#   make token [USER=acme|operator|machine]   an access token from `make dev`'s user pool
+#                                  (TOKEN=$(make -s token); curl -H "Authorization: Bearer $TOKEN" ...)
 #   make soak [SOAK_SECONDS=600]   a stack of its own under 64 users; throughput ratio and memory
 # Ports and flags are environment variables (make passes command-line variables on),
 # so `make dev API_PORT=8001` and `API_PORT=8001 make dev` both work.
 
-.PHONY: dev seed invoke sam-env soak switch
+.PHONY: dev seed invoke sam-env soak switch token
 
 SOAK_SECONDS ?= 600
 
@@ -31,9 +33,16 @@ switch: $(STAMP) ## move `make dev`'s API live: TARGET=lambda|both|fargate [WEIG
 	@test -n "$(SWITCH_TARGET)" || { echo "usage: make switch TARGET=lambda|both|fargate [WEIGHT=0-100]" >&2; exit 2; }
 	@$(PY) -m devstack.switch "$(SWITCH_TARGET)" $(if $(WEIGHT),--weight "$(WEIGHT)")
 
-invoke: $(STAMP) ## call the Lambda handler in-process on EVENT=<file> against `make dev`; prints the response
+invoke: $(STAMP) ## call the Lambda handler in-process on EVENT=<file> [USER=machine|acme|operator] against `make dev`; prints the response
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<kind>/<file>.json" >&2; exit 2; }
-	@$(PY) -m devstack.invoke "$(EVENT)"
+	@$(PY) -m devstack.invoke "$(EVENT)" $(if $(filter command line,$(origin USER)),--user "$(USER)")
+
+# USER is also the login name in every shell: only USER given on the make command line
+# picks the token's user, as with AWS_PROFILE above.
+TOKEN_USER = $(if $(filter command line,$(origin USER)),$(USER),acme)
+
+token: $(STAMP) ## print an access token from `make dev`'s user pool: USER=acme (default)|operator|machine
+	@$(PY) -m devstack.tokens --user "$(TOKEN_USER)"
 
 sam-env: $(STAMP) ## rewrite events/local-env.json (sam local --env-vars) from cform/data.yaml
 	@$(PY) -m devstack.samenv

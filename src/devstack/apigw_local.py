@@ -58,11 +58,18 @@ RESPONSE_HEADERS_DROPPED = frozenset({"content-length", "transfer-encoding", "co
 API_PREFIX = "/api"
 
 
-def route_for(path: str) -> tuple[str, dict[str, str] | None] | None:
+# The routes template.yaml gives the HTTP API without the JWT authorizer (the rest have it):
+# more specific than `ANY /api/{proxy+}`, so API Gateway picks them for a GET.
+PUBLIC_GET_PATHS = ("health", "ready", "docs", "openapi.json")
+
+
+def route_for(method: str, path: str) -> tuple[str, dict[str, str] | None] | None:
     """(routeKey, pathParameters) of template.yaml's HTTP API routes, or None (no route)."""
     if path == API_PREFIX:
         return f"ANY {API_PREFIX}", None
     proxy = path.removeprefix(f"{API_PREFIX}/")
+    if method == "GET" and proxy in PUBLIC_GET_PATHS:
+        return f"GET {path}", None
     # {proxy+} needs at least one segment.
     if proxy != path and proxy:
         return f"ANY {API_PREFIX}/{{proxy+}}", {"proxy": proxy}
@@ -101,7 +108,7 @@ def build_event(
     now: float,
 ) -> dict[str, Any] | None:
     """The HTTP API payload 2.0 event for one request; None when no route takes the path."""
-    route = route_for(raw_path)
+    route = route_for(method, raw_path)
     if route is None:
         return None
     route_key, path_parameters = route

@@ -35,8 +35,13 @@ def repo_root() -> Path:
 
 
 def default_state_dir() -> Path:
-    """Where logs and state.json live; gitignored."""
-    return repo_root() / ".dev"
+    """Where logs and state.json live: DEV_STATE_DIR, else .dev/ (gitignored).
+
+    The same for `make dev` and the tools that find it (`make token`, `make invoke`,
+    `make seed`, `make switch`), so a stack moved with DEV_STATE_DIR is still found.
+    """
+    moved = os.environ.get("DEV_STATE_DIR")
+    return Path(moved) if moved else repo_root() / ".dev"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,9 @@ class DevConfig:
     weight: int = 0
     # The Lambda entry's execution environments: events beyond this many at once wait.
     lambda_environments: int = 2
+    # The API's per-caller limit (ORDERS_RATE_LIMIT_PER_MINUTE, 0 = off); None: the app's
+    # default, as in the cloud. Load runs with one machine caller turn it off.
+    rate_limit_per_minute: int | None = None
 
     @property
     def api_url(self) -> str:
@@ -101,6 +109,13 @@ def _port(value: str) -> int:
 
 def _port_or_any(value: str) -> int:
     return ANY_FREE_PORT if int(value) == ANY_FREE_PORT else _port(value)
+
+
+def _not_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return number
 
 
 def _at_least_one(value: str) -> int:
@@ -218,6 +233,13 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         help="execution environments (worker processes) of the Lambda entry; more concurrent "
         "requests wait for one (env DEV_LAMBDA_ENVIRONMENTS, default %(default)s)",
     )
+    parser.add_argument(
+        "--rate-limit-per-minute",
+        type=_not_negative,
+        default=env.get("DEV_RATE_LIMIT_PER_MINUTE") or None,
+        help="the API's per-caller limit, ORDERS_RATE_LIMIT_PER_MINUTE; 0 turns it off (env "
+        "DEV_RATE_LIMIT_PER_MINUTE, default the app's own)",
+    )
     args = parser.parse_args(argv)
     try:
         Routing(args.target, int(args.weight))
@@ -241,4 +263,7 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         target=args.target,
         weight=int(args.weight),
         lambda_environments=int(args.lambda_environments),
+        rate_limit_per_minute=(
+            None if args.rate_limit_per_minute is None else int(args.rate_limit_per_minute)
+        ),
     )

@@ -46,9 +46,6 @@ def emulator_env(outputs: Mapping[str, str], endpoint_url: str) -> dict[str, str
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         **POWERTOOLS,
         **service_variables(outputs),
-        # Until the local issuer exists (issue 11, devstack's cognito-idp pool), the API
-        # runs without token checks here; it refuses to start without an issuer otherwise.
-        "ORDERS_AUTH_DISABLED": "true",
     }
 
 

@@ -4,6 +4,10 @@ For people without Docker (`sam local invoke` needs it). The event goes to
 `orders.lambda_handler.handler` (API Gateway v1/v2, ALB), or to
 `orders.outbox.handler` when it is a DynamoDB stream batch. stdout carries only the
 handler's response as JSON; the handler's own logs and metrics go to stderr.
+
+An event that carries `__ACCESS_TOKEN__` (events/ write `Authorization: Bearer
+__ACCESS_TOKEN__`) gets a fresh access token from `make dev`'s user pool in its place:
+the machine client's by default, which may act for any customer, or USER=acme|operator.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devstack import state
+from devstack import identity, state
 from devstack.config import default_state_dir
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 NOT_RUNNING = "make dev is not running: start it in another terminal"
+# What events/ carry where a real request has its bearer token.
+TOKEN_PLACEHOLDER = "__ACCESS_TOKEN__"  # noqa: S105 (a marker, not a secret)
 TIMEOUT_SECONDS = 29  # the API function's Timeout in template.yaml (ApiTimeoutSeconds' default)
 
 
@@ -119,11 +125,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "event", type=Path, help="an event file, e.g. events/apigw-v2/list-orders.json"
     )
     parser.add_argument(
+        "--user",
+        default=identity.MACHINE,
+        help=f"whose token replaces {TOKEN_PLACEHOLDER}: "
+        f"{', '.join(identity.token_users())} (default %(default)s)",
+    )
+    parser.add_argument(
         "--state-dir", type=Path, default=default_state_dir(), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
     try:
-        event = json.loads(args.event.read_text(encoding="utf-8"))
+        text = args.event.read_text(encoding="utf-8")
+        event = json.loads(text)
     except (OSError, ValueError) as exc:
         print(f"make invoke: cannot read {args.event}: {exc}", file=sys.stderr)
         return 2
@@ -138,8 +151,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if running is None or not emulator_answers(running):
         print(NOT_RUNNING, file=sys.stderr)
         return 1
+    if TOKEN_PLACEHOLDER in text:
+        from devstack.tokens import TokenError, access_token
+
+        try:
+            token = access_token(args.user, args.state_dir)
+        except TokenError as exc:
+            print(f"make invoke: no token for {args.event}: {exc}", file=sys.stderr)
+            return 1
+        # In the parsed event, so only string values change, whatever their escaping.
+        event = with_token(event, token)
     invoke(event, running)
     return 0
+
+
+def with_token(node: Any, token: str) -> Any:
+    """`node` with every TOKEN_PLACEHOLDER inside its strings replaced by `token`."""
+    if isinstance(node, str):
+        return node.replace(TOKEN_PLACEHOLDER, token)
+    if isinstance(node, list):
+        return [with_token(item, token) for item in node]
+    if isinstance(node, dict):
+        return {key: with_token(value, token) for key, value in node.items()}
+    return node
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """`python -m devstack` (`make dev`): start the stack, say where it is, stop it all on a signal.
 
-Order: check every port, start the UI (the slowest to boot, and it needs nothing
-else to start), start the emulator and deploy the data stack, start the API and the
-outbox loop, wait until each answers, print the URLs.
+Order: check every port, start the emulator and deploy the data stack, create the
+identity (devstack.identity: user pool, clients, demo users), start the UI and the API
+(both need the identity's ids) and the outbox loop, wait until each answers, print the
+URLs and the demo users.
 
 A child that exits is started again after a backoff (1, 2, 4, 8 s), saying so; the
 data stays, since the emulator lives in this process. A child that exits
@@ -21,7 +22,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from devstack import dataplane, routing, state
+from devstack import dataplane, identity, routing, state
 from devstack.children import Child, stop_all
 from devstack.commands import (
     api_command,
@@ -113,6 +114,8 @@ class Runner:
         self.plane: DataPlane | None = None
         self.started = time.monotonic()
         self.dev_state: state.DevState | None = None
+        # The demo users' passwords (emulator only), printed once the stack is ready.
+        self.passwords: dict[str, str] = {}
         # Per child: when it exited within the window, and when it is due to start again.
         self.failures: dict[str, deque[float]] = {}
         self.restart_at: dict[str, float] = {}
@@ -156,17 +159,24 @@ class Runner:
         config = self.config
         where = "a deployed stack" if config.cloud else "the AWS emulator"
         self.say(f"starting the orders system against {where}; logs in {_shown(config.state_dir)}/")
-        ui = self._start_ui()
         plane = self._data_plane()
+        local = self._identity(plane)
+        # After the identity, since the UI's sign-in needs its client: the UI boots while
+        # the API entries do.
+        ui = self._start_ui(local)
+        # Every entry gets the same token settings, so a switch changes no answer.
+        service_env = identity.with_auth(plane.env, local) if local else dict(plane.env)
+        if config.rate_limit_per_minute is not None:
+            service_env["ORDERS_RATE_LIMIT_PER_MINUTE"] = str(config.rate_limit_per_minute)
         # Both entries run whatever the target, as in the cloud's `both`: a switch is then
         # only the front door's routing file, and neither entry starts cold on a switch.
         target_file = routing.write(config.state_dir, routing.Routing(config.target, config.weight))
-        api = self._spawn("api", api_command(config.fargate_port), child_env(plane.env))
+        api = self._spawn("api", api_command(config.fargate_port), child_env(service_env))
         function_name = f"{plane.stack_name}-ApiFunction"
         entry = self._spawn(
             "lambda",
             lambda_command(config.lambda_port, function_name, config.lambda_environments),
-            child_env(plane.env),
+            child_env(service_env),
         )
         front = self._spawn("front", front_door_command(config, target_file), child_env({}))
         checks = {
@@ -189,7 +199,9 @@ class Runner:
             command = outbox_command(
                 outputs["TableStreamArn"], outputs.get("OutboxDlqUrl"), checkpoint
             )
-            self._spawn("outbox", command, child_env(plane.env))
+            # The service's one environment, token settings included: whatever of the
+            # settings the outbox handler loads, it finds what the API's found.
+            self._spawn("outbox", command, child_env(service_env))
             self._status("outbox", "running")
         self.dev_state = state.DevState(
             runner_pid=os.getpid(),
@@ -199,28 +211,62 @@ class Runner:
             endpoint_url=plane.endpoint_url,
             stack_name=plane.stack_name,
             outputs=plane.outputs,
-            env=plane.env,
+            env=service_env,
             children={c.name: c.pid for c in self.children},
             lambda_url=config.lambda_url,
             fargate_url=config.fargate_url,
             target_file=str(target_file),
+            identity=local.to_dict() if local else None,
         )
         state.write(config.state_dir, self.dev_state)
-        self._print_ready(ui is not None)
+        self._print_ready(ui is not None, local)
         if config.seed:
             from devstack.seed import seed_orders
+            from devstack.tokens import machine_token
 
-            self.say(f"seeded {len(seed_orders(config.api_url))} sample orders")
+            token = machine_token(local) if local and not config.cloud else None
+            self.say(f"seeded {len(seed_orders(config.api_url, token))} sample orders")
         return self._supervise()
 
-    def _start_ui(self) -> Child | None:
+    def _start_ui(self, local: identity.LocalIdentity | None) -> Child | None:
         config = self.config
         if not config.ui:
             return None
         if not config.ui_script.is_file():
             self.say(f"  ui        not started: {_shown(config.ui_script)} does not exist yet")
             return None
-        return self._spawn("ui", ui_command(config), child_env({"ORDERS_API_URL": config.api_url}))
+        env = {"ORDERS_API_URL": config.api_url, **(identity.ui_env(local) if local else {})}
+        if local and self.plane is not None:
+            # The UI reads its client secret from Secrets Manager itself: the SDK's settings
+            # for this data plane (the emulator's endpoint, or the developer's profile).
+            env.update({k: v for k, v in self.plane.env.items() if k.startswith("AWS_")})
+        return self._spawn("ui", ui_command(config), child_env(env))
+
+    def _identity(self, plane: DataPlane) -> identity.LocalIdentity | None:
+        """The emulator's user pool, created now; a deployed stack's, from its outputs."""
+        config = self.config
+        if config.cloud:
+            local = identity.from_outputs(plane.outputs)
+            if local is None:
+                wanted = [identity.ISSUER_OUTPUTS[0], *identity.CLIENT_OUTPUTS]
+                self.say(
+                    f"  auth      the stack has no {', '.join(wanted)} outputs: the API gets no "
+                    "token settings (and refuses to start unless ORDERS_AUTH_DISABLED=true)"
+                )
+            return local
+        from devstack.identity_provision import IdentityError, provision
+
+        try:
+            local, self.passwords = provision(
+                config.endpoint_url, plane.outputs["KmsKeyArn"], config.state_dir
+            )
+        except IdentityError as exc:
+            raise StartError(str(exc)) from None
+        self.say(
+            f"  identity  user pool {local.pool_id}, clients {identity.UI_CLIENT.name} and "
+            f"{identity.MACHINE_CLIENT.name} ({self.elapsed()})"
+        )
+        return local
 
     def _data_plane(self) -> DataPlane:
         config = self.config
@@ -310,7 +356,7 @@ class Runner:
             self.dev_state.children[child.name] = child.pid
             state.write(self.config.state_dir, self.dev_state)
 
-    def _print_ready(self, with_ui: bool) -> None:
+    def _print_ready(self, with_ui: bool, local: identity.LocalIdentity | None) -> None:
         config = self.config
         lines = [
             f"ready in {self.elapsed()}",
@@ -327,6 +373,17 @@ class Runner:
             lines.append(
                 f"  AWS   {config.endpoint_url} (moto; AWS_ENDPOINT_URL for your own tools)"
             )
+        if local is not None and self.passwords:
+            users = ", ".join(
+                f"{user.username} / {self.passwords[user.username]}"
+                + (f" ({', '.join(user.groups)})" if user.groups else "")
+                for user in identity.USERS
+            )
+            lines += [
+                f"  users {users}",
+                f"        (kept in {_shown(config.state_dir / identity.IDENTITY_FILE)})",
+                f"  token make token [USER={'|'.join(identity.token_users())}]",
+            ]
         lines.append("Ctrl-C stops everything.")
         self.say("\n".join(lines))
 

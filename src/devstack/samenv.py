@@ -9,7 +9,9 @@ SAM_ENV_FILE=.dev/sam-env.json` (--endpoint-url, --output).
 
 The resource names are the ones `make dev` deploys: stable across runs because the
 emulator's random generator is seeded (devstack.emulator.MOTO_SEED). When cform/data.yaml
-changes them, `make sam-env` rewrites the file (an e2e test says when it is due).
+changes them, `make sam-env` rewrites the file (an e2e test says when it is due). So are
+the user pool's ids (moto's HASH id strategies, devstack.identity): ApiFunction gets the
+ORDERS_AUTH_* settings `make dev` gives its API, so `make token`'s tokens work against it.
 """
 
 from __future__ import annotations
@@ -25,9 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from devstack.config import DEFAULT_MOTO_PORT, LOCAL_STACK_NAME, repo_root
 from devstack.envs import service_variables
+from devstack.identity import api_env, jwks_url_for
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+    from devstack.identity import LocalIdentity
 
 ENV_FILE = "events/local-env.json"
 DOCKER_HOST_ENDPOINT = f"http://host.docker.internal:{DEFAULT_MOTO_PORT}"
@@ -35,11 +40,17 @@ DOCKER_HOST_ENDPOINT = f"http://host.docker.internal:{DEFAULT_MOTO_PORT}"
 FUNCTIONS = ("ApiFunction", "OutboxFunction")
 
 
-def render(outputs: Mapping[str, str], endpoint_url: str = DOCKER_HOST_ENDPOINT) -> dict[str, Any]:
+def render(
+    outputs: Mapping[str, str],
+    endpoint_url: str = DOCKER_HOST_ENDPOINT,
+    identity: LocalIdentity | None = None,
+) -> dict[str, Any]:
     """The env-vars document: per function, only variables template.yaml declares.
 
     `sam local` passes a variable from this file only if the function declares it
     (SAM ignores the rest), so AWS_ENDPOINT_URL must be declared in the template.
+    With `identity`, ApiFunction also gets the token settings, its JWKS URL as the
+    containers reach the emulator (`endpoint_url`).
     """
     variables = {
         "AWS_ENDPOINT_URL": endpoint_url,
@@ -49,7 +60,12 @@ def render(outputs: Mapping[str, str], endpoint_url: str = DOCKER_HOST_ENDPOINT)
         # No front door locally: sam local would pass the secret's logical id for its ARN.
         "ORDERS_ORIGIN_SECRET_ARN": "",
     }
-    return {name: dict(variables) for name in FUNCTIONS}
+    document = {name: dict(variables) for name in FUNCTIONS}
+    if identity is not None:
+        auth = api_env(identity)
+        auth["ORDERS_AUTH_JWKS_URL"] = jwks_url_for(endpoint_url, identity.pool_id)
+        document["ApiFunction"].update(auth)
+    return document
 
 
 def dumps(document: Mapping[str, object]) -> str:
@@ -58,19 +74,27 @@ def dumps(document: Mapping[str, object]) -> str:
 
 def generate(endpoint_url: str = DOCKER_HOST_ENDPOINT) -> str:
     """Deploy the data stack into a throwaway emulator, exactly as `make dev` does, and render."""
+    import tempfile
+    from pathlib import Path
+
     from devstack.emulator import Emulator, deploy_data_stack
+    from devstack.identity_provision import provision
     from devstack.ports import free_port
 
     port = free_port()
+    local_url = f"http://127.0.0.1:{port}"
     emulator = Emulator("127.0.0.1", port)
     emulator.start()
     try:
         outputs = deploy_data_stack(
-            f"http://127.0.0.1:{port}", repo_root() / "cform" / "data.yaml", LOCAL_STACK_NAME
+            local_url, repo_root() / "cform" / "data.yaml", LOCAL_STACK_NAME
         )
+        # The passwords this writes are thrown away with the directory: only ids are kept.
+        with tempfile.TemporaryDirectory() as scratch:
+            identity, _ = provision(local_url, outputs["KmsKeyArn"], Path(scratch))
     finally:
         emulator.stop()
-    return dumps(render(outputs, endpoint_url))
+    return dumps(render(outputs, endpoint_url, identity))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

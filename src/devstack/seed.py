@@ -1,9 +1,14 @@
-"""`make seed`: a few sample orders, one in each status, created through the running API."""
+"""`make seed`: a few sample orders, one in each status, created through the running API.
+
+As the machine client (devstack.tokens): it creates orders for several customers and
+moves them through every status, which no single person's token may do.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -28,10 +33,24 @@ class ApiDown(RuntimeError):
     """Nothing answers at the API URL."""
 
 
-def seed_orders(api_url: str) -> list[dict[str, Any]]:
-    """Create the samples over HTTP; the orders as the API last returned them."""
+class Refused(RuntimeError):
+    """The API refused the token (401) or its rights (403)."""
+
+
+def _check(response: httpx.Response) -> None:
+    if response.status_code in (401, 403):
+        raise Refused(
+            f"{response.request.method} {response.request.url.path} answered "
+            f"{response.status_code}: {response.text[:200]}"
+        )
+    response.raise_for_status()
+
+
+def seed_orders(api_url: str, token: str | None = None) -> list[dict[str, Any]]:
+    """Create the samples over HTTP with `token`; the orders as the API last returned them."""
     created = []
-    with httpx.Client(base_url=f"{api_url}/api", timeout=10) as client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=f"{api_url}/api", timeout=10, headers=headers) as client:
         try:
             client.get("/health").raise_for_status()
         except httpx.HTTPError as exc:
@@ -40,7 +59,7 @@ def seed_orders(api_url: str) -> list[dict[str, Any]]:
             response = client.post(
                 "/orders", json={"customer": customer, "product": product, "quantity": quantity}
             )
-            response.raise_for_status()
+            _check(response)
             order = response.json()
             for status in statuses:
                 path = f"/orders/{order['id']}" + (
@@ -52,22 +71,39 @@ def seed_orders(api_url: str) -> list[dict[str, Any]]:
                 response = client.request(
                     "POST" if status == "cancelled" else "PUT", path, json=body
                 )
-                response.raise_for_status()
+                _check(response)
                 order = response.json()
             created.append(order)
     return created
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    running = state.read(default_state_dir())
-    default_api = running.api_url if running else f"http://{LOOPBACK}:{DEFAULT_API_PORT}"
-    parser = argparse.ArgumentParser(prog="python -m devstack.seed", description=__doc__)
-    parser.add_argument("--api", default=default_api, help="API base URL (default %(default)s)")
-    args = parser.parse_args(argv)
+def machine_token(state_dir: Path) -> str | None:
+    """The machine client's token from the running `make dev`, or None without one."""
+    from devstack.identity import MACHINE
+    from devstack.tokens import TokenError, access_token
+
     try:
-        orders = seed_orders(args.api.rstrip("/"))
+        return access_token(MACHINE, state_dir)
+    except TokenError:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.seed", description=__doc__)
+    parser.add_argument("--api", default=None, help="API base URL (default: make dev's)")
+    parser.add_argument(
+        "--state-dir", type=Path, default=default_state_dir(), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    running = state.read(args.state_dir)
+    api = args.api or (running.api_url if running else f"http://{LOOPBACK}:{DEFAULT_API_PORT}")
+    try:
+        orders = seed_orders(api.rstrip("/"), machine_token(args.state_dir))
     except ApiDown as exc:
         print(f"make seed: {exc}: start it with `make dev` in another terminal", file=sys.stderr)
+        return 1
+    except Refused as exc:
+        print(f"make seed: {exc}; is `make dev` running for this API?", file=sys.stderr)
         return 1
     for order in orders:
         print(f"{order['id']}  {order['status']:<10} {order['customer']:<8} {order['product']}")

@@ -1,4 +1,5 @@
-"""`.dev/state.json`: how a running `make dev` can be reached, for `make invoke` and `make seed`.
+"""`.dev/state.json`: how a running `make dev` can be reached, for `make invoke`, `make seed`
+and `make token`.
 
 Written once the stack is ready, removed when it stops. A state file whose runner is
 gone (killed with SIGKILL) is treated as absent.
@@ -33,6 +34,8 @@ class DevState:
     lambda_url: str | None = None
     fargate_url: str | None = None
     target_file: str | None = None
+    # devstack.identity.LocalIdentity's fields: the pool, its clients, issuer and JWKS URL.
+    identity: dict[str, str] | None = None
 
 
 def write(state_dir: Path, state: DevState) -> Path:

@@ -13,10 +13,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 
-def http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, bytes]:
+def http(
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
     """(status, body) of one request; an HTTP error status is an answer, not an exception."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if data is not None:
         request.add_header("content-type", "application/json")
     try:

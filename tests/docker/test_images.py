@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from devstack.envs import emulator_env
+from devstack.identity import LocalIdentity, ui_env, with_auth
 from devstack.ports import free_port
 from tests.docker.images import REPO
 from tests.docker.support import answers, http, remove_containers, timed, wait_for
@@ -102,9 +103,14 @@ def wait_healthy(container: str, timeout: float = 90) -> float:
 def api(built: dict[str, str], emulator_stack: DevStack) -> Iterator[tuple[str, str]]:
     """The API container on a free loopback port against the emulator: (container, base URL)."""
     assert emulator_stack.endpoint_url is not None
+    assert emulator_stack.identity is not None
     port = free_port()
     env = {
-        **emulator_env(emulator_stack.outputs, emulator_stack.endpoint_url),
+        # The token settings `make dev` gives its API: the pool's JWKS on loopback.
+        **with_auth(
+            emulator_env(emulator_stack.outputs, emulator_stack.endpoint_url),
+            LocalIdentity(**emulator_stack.identity),
+        ),
         "UVICORN_HOST": "127.0.0.1",
         "UVICORN_PORT": str(port),
     }
@@ -162,10 +168,11 @@ def test_api_image_serves_health_ready_and_an_order(
     assert json.loads(body)["checks"] == {"dynamodb": "ok", "s3": "ok", "eventbridge": "ok"}
     # ... and an order it creates is in the emulator's table: `make dev`'s own API reads it
     order = {"customer": "docker-tier", "product": "widget", "quantity": 2}
-    status, body = http("POST", f"{url}/api/orders", order)
+    auth = emulator_stack.auth()
+    status, body = http("POST", f"{url}/api/orders", order, auth)
     assert status == 201, body
     created = json.loads(body)
-    status, body = http("GET", f"{emulator_stack.api_url}/api/orders/{created['id']}")
+    status, body = http("GET", f"{emulator_stack.api_url}/api/orders/{created['id']}", headers=auth)
     assert status == 200, body
     assert {k: json.loads(body)[k] for k in order} == order
 
@@ -176,10 +183,20 @@ def test_api_healthcheck_turns_healthy(api: tuple[str, str]) -> None:
 
 
 def test_ui_image_serves_its_page_and_turns_healthy(
-    built: dict[str, str], api: tuple[str, str]
+    built: dict[str, str], api: tuple[str, str], emulator_stack: DevStack
 ) -> None:
+    assert emulator_stack.endpoint_url is not None
+    assert emulator_stack.identity is not None
     port = free_port()
     env = {
+        # Sign-in as `make dev` configures it: the pool's UI client, its secret read from
+        # the emulator's Secrets Manager.
+        **{
+            k: v
+            for k, v in emulator_env(emulator_stack.outputs, emulator_stack.endpoint_url).items()
+            if k.startswith("AWS_")
+        },
+        **ui_env(LocalIdentity(**emulator_stack.identity)),
         "ORDERS_API_URL": api[1],
         "STREAMLIT_SERVER_ADDRESS": "127.0.0.1",
         "STREAMLIT_SERVER_PORT": str(port),

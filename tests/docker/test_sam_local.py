@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from devstack.envs import service_variables
+from devstack.identity import LocalIdentity, api_env
+from devstack.invoke import TOKEN_PLACEHOLDER
 from devstack.ports import free_port
 from tests.contract.replay import (
     EVENTS_DIR,
@@ -82,6 +84,10 @@ def sam_env(emulator_stack: DevStack, tmp_path_factory: pytest.TempPathFactory) 
     }
     for function in ("ApiFunction", "OutboxFunction"):
         assert {k: document[function][k] for k in expected} == expected
+    # and the API function checks tokens against the running stack's pool, as its API does
+    assert emulator_stack.identity is not None
+    auth = api_env(LocalIdentity(**emulator_stack.identity))
+    assert {k: document["ApiFunction"][k] for k in auth} == auth
     return path
 
 
@@ -137,11 +143,15 @@ def function_of(event: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def event_dir(emulator_stack: DevStack, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample events, addressing an order that exists in this stack (made through its API)."""
+    """The sample events, addressing an order that exists in this stack (made through its API),
+    with the machine client's token where they carry the placeholder (as `make invoke` does):
+    `sam local invoke` and the in-process call then get the same event."""
+    token = emulator_stack.token()
     status, body = http(
         "POST",
         f"{emulator_stack.api_url}/api/orders",
         {"customer": "acme-corp", "product": "widget", "quantity": 3},
+        emulator_stack.auth(),
     )
     assert status == 201, body
     order_id = json.loads(body)["id"]
@@ -149,7 +159,8 @@ def event_dir(emulator_stack: DevStack, tmp_path_factory: pytest.TempPathFactory
     for name in EVENTS:
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text((EVENTS_DIR / name).read_text().replace(SAMPLE_ORDER_ID, order_id))
+        text = (EVENTS_DIR / name).read_text()
+        target.write_text(text.replace(SAMPLE_ORDER_ID, order_id).replace(TOKEN_PLACEHOLDER, token))
     return out
 
 
@@ -219,9 +230,10 @@ def test_sam_local_invoke_returns_what_the_handler_returns_in_process(
 
 
 def test_sam_local_start_api_serves_health_create_list_and_docs(
-    sam_ready: tuple[Path, Path], tmp_path: Path
+    sam_ready: tuple[Path, Path], emulator_stack: DevStack, tmp_path: Path
 ) -> None:
     template, env_file = sam_ready
+    auth = emulator_stack.auth()
     port = free_port()
     before = container_ids(SAM_LABEL)
     log = (tmp_path / "start-api.log").open("w+")
@@ -251,10 +263,13 @@ def test_sam_local_start_api_serves_health_create_list_and_docs(
             "POST",
             f"{base}/api/orders",
             {"customer": "sam-start-api", "product": "gear", "quantity": 1},
+            auth,
         )
         assert status == 201, body
         order_id = json.loads(body)["id"]
-        status, body = http("GET", f"{base}/api/orders?customer=sam-start-api&limit=10")
+        status, body = http(
+            "GET", f"{base}/api/orders?customer=sam-start-api&limit=10", headers=auth
+        )
         assert status == 200, body
         assert order_id in [item["id"] for item in json.loads(body)["items"]]
         status, page = http("GET", f"{base}/api/docs")

@@ -13,10 +13,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.identity import MACHINE, access_token
 from devstack.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60
+# Tokens live an hour (devstack.tokens.TOKEN_SECONDS); a new one well before that.
+TOKEN_REUSE_SECONDS = 1800
 
 
 @dataclass
@@ -35,6 +38,25 @@ class DevStack:
     # The entries behind the front door: the Lambda handler's and uvicorn's.
     lambda_url: str | None = None
     fargate_url: str | None = None
+    # devstack.identity.LocalIdentity's fields (None against a deployed stack without one).
+    identity: dict[str, str] | None = None
+    _tokens: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
+
+    def token(self, user: str = MACHINE) -> str:
+        """An access token from this stack's user pool, as `make token USER=...` prints it.
+
+        The machine token (the default) may act for any customer; a test about a user asks
+        for `acme` or `operator`. Kept for a while: a run of the tier is shorter than an hour.
+        """
+        cached = self._tokens.get(user)
+        if cached is None or time.monotonic() - cached[1] > TOKEN_REUSE_SECONDS:
+            cached = (access_token(user, self.state_dir), time.monotonic())
+            self._tokens[user] = cached
+        return cached[0]
+
+    def auth(self, user: str = MACHINE) -> dict[str, str]:
+        """The Authorization header for `user`'s token."""
+        return {"Authorization": f"Bearer {self.token(user)}"}
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 20) -> int:
         """Signal the runner and wait for it; its exit code."""
@@ -113,12 +135,19 @@ def start(state_dir: Path, *args: str, env: dict[str, str] | None = None) -> Dev
         startup_seconds=time.monotonic() - started,
         lambda_url=state["lambda_url"],
         fargate_url=state["fargate_url"],
+        identity=state.get("identity"),
     )
 
 
 def _drain(lines: queue.Queue[str | None], output: list[str]) -> None:
     while (line := lines.get()) is not None:
         output.append(line)
+
+
+def environ(pid: int) -> dict[str, str]:
+    """A running process's environment (Linux /proc)."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
 
 
 def alive(pid: int) -> bool:

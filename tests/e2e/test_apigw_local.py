@@ -87,15 +87,21 @@ def echo() -> Iterator[TestClient]:
 def test_the_routes_and_the_timeout_are_the_templates() -> None:
     template = load(ROOT_TEMPLATE)
     events = template["Resources"]["ApiFunction"]["Properties"]["Events"]
-    paths = {e["Properties"]["Path"] for e in events.values() if e["Type"] == "HttpApi"}
-    assert paths
-    for path in paths:
+    routes = {
+        (e["Properties"]["Method"], e["Properties"]["Path"])
+        for e in events.values()
+        if e["Type"] == "HttpApi"
+    }
+    assert len(routes) >= 3
+    for method, path in routes:
         concrete = path.replace("{proxy+}", "orders/1")
-        route = route_for(concrete)
+        route = route_for("GET" if method == "ANY" else method, concrete)
         assert route is not None
-        assert route[0] == f"ANY {path}"
-    assert route_for("/docs") is None
-    assert route_for("/api/") is None
+        assert route[0] == f"{method} {path}"
+    # Only a GET takes a public route; any other method goes to the authorized proxy.
+    assert route_for("POST", "/api/health") == ("ANY /api/{proxy+}", {"proxy": "health"})
+    assert route_for("GET", "/docs") is None
+    assert route_for("GET", "/api/") is None
     assert template["Parameters"]["ApiTimeoutSeconds"]["Default"] == TIMEOUT_SECONDS
 
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from bench.soak import Load, rss_bytes, run_mix
-from tests.e2e.stack import DevStack, start
+from tests.e2e.stack import DevStack, environ, start
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -42,7 +42,13 @@ RSS_GROWTH_LIMIT_BYTES = 100 * 2**20
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    running = start(tmp_path_factory.mktemp("concurrency"), "--no-ui")
+    # One machine client makes every request here: the per-caller limit would measure
+    # itself, not the emulator's concurrency.
+    running = start(
+        tmp_path_factory.mktemp("concurrency"), "--no-ui", "--rate-limit-per-minute", "0"
+    )
+    for entry in ("api", "lambda"):
+        assert environ(running.children[entry])["ORDERS_RATE_LIMIT_PER_MINUTE"] == "0"
     yield running
     assert running.stop() == 0, "".join(running.output)
 
@@ -78,6 +84,7 @@ def test_an_if_match_race_has_one_winner_and_only_its_event(stack: DevStack) -> 
     api = httpx.Client(
         base_url=f"{stack.api_url}/api",
         timeout=30,
+        headers=stack.auth(),
         limits=httpx.Limits(max_connections=RACERS, max_keepalive_connections=RACERS),
     )
     winners: dict[str, int] = {}
@@ -129,7 +136,9 @@ def test_64_users_get_more_done_than_one_with_no_5xx_and_bounded_memory(stack: D
     loads: dict[int, list[Load]] = {1: [], 64: []}
     for _ in range(ROUNDS_OF_LOAD):
         for users in (1, 64):
-            loads[users].append(run_mix(stack.api_url, users, LOAD_SECONDS, WARMUP_SECONDS))
+            loads[users].append(
+                run_mix(stack.api_url, users, LOAD_SECONDS, WARMUP_SECONDS, stack.auth())
+            )
 
     for load in loads[1] + loads[64]:
         assert load.server_errors == 0, load.summary()

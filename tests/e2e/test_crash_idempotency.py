@@ -24,7 +24,10 @@ import boto3
 import httpx
 import pytest
 
+from devstack.identity import with_auth
+from devstack.identity_provision import provision
 from devstack.ports import free_port
+from devstack.tokens import machine_token
 from tests.support import REGION, TABLE, create_data_plane, service_env, wait_for
 
 if TYPE_CHECKING:
@@ -102,19 +105,27 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
                 aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
             )
             made = create_data_plane(session)
+        # The user pool, in the same emulator, as `make dev` creates it.
+        local, _ = provision(endpoint, made["kms_key_id"], logs)
         hook_dir = logs / "hook"
         hook_dir.mkdir()
         (hook_dir / "sitecustomize.py").write_text(CRASH_HOOK)
-        env = {
-            **_base_env(),
-            **service_env(
+        # The service's environment, checking tokens against the emulator's pool.
+        api = with_auth(
+            service_env(
                 made["kms_key_id"],
                 AWS_ENDPOINT_URL=endpoint,
                 ORDERS_REQUEST_TIMEOUT_SECONDS=str(CLAIM_SECONDS),
             ),
+            local,
+        )
+        env = {
+            **_base_env(),
+            **api,
             "PYTHONPATH": os.pathsep.join([str(hook_dir), os.environ.get("PYTHONPATH", "")]),
         }
-        yield {"endpoint": endpoint, "logs": str(logs), **env}
+        token = machine_token(local)
+        yield {"endpoint": endpoint, "logs": str(logs), "token": token, **env}
 
 
 @contextmanager
@@ -123,7 +134,7 @@ def api(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """uvicorn with the container's command, optionally armed to crash at one point."""
     port = free_port()
-    env = {k: v for k, v in plane.items() if k not in {"endpoint", "logs"}}
+    env = {k: v for k, v in plane.items() if k not in {"endpoint", "logs", "token"}}
     if crash_at:
         env["CRASH_TEST_POINT"] = crash_at
     args = [
@@ -153,13 +164,19 @@ def _orders_in_table(endpoint: str, customer: str) -> list[dict[str, Any]]:
     )["Items"]
 
 
-def _create_until_done(url: str, key: str, body: dict[str, Any]) -> httpx.Response:
+def _headers(plane: dict[str, str], key: str | None = None) -> dict[str, str]:
+    """The machine client's token (it may act for any customer), and the key if any."""
+    headers = {"Authorization": f"Bearer {plane['token']}"}
+    return {**headers, "Idempotency-Key": key} if key else headers
+
+
+def _create_until_done(
+    url: str, key: str, body: dict[str, Any], headers: dict[str, str]
+) -> httpx.Response:
     """POST like a careful client: on 409 in-progress, wait as Retry-After says, then retry."""
     deadline = time.monotonic() + 4 * CLAIM_SECONDS + 5
     while True:
-        response = httpx.post(
-            f"{url}/api/orders", json=body, headers={"Idempotency-Key": key}, timeout=10
-        )
+        response = httpx.post(f"{url}/api/orders", json=body, headers=headers, timeout=10)
         if response.status_code != 409:
             return response
         assert response.json()["type"] == "urn:orders:problem:idempotency-in-progress"
@@ -179,26 +196,26 @@ def test_a_crash_then_a_retry_makes_one_order_and_one_answer(
     # Given an API that dies at the crash point while creating the order
     with api(plane, crash_at) as (url, process):
         with pytest.raises(httpx.TransportError):
-            httpx.post(f"{url}/api/orders", json=body, headers={"Idempotency-Key": key}, timeout=10)
+            httpx.post(f"{url}/api/orders", json=body, headers=_headers(plane, key), timeout=10)
         assert process.wait(timeout=10) == CRASH_EXIT_CODE
     written = _orders_in_table(plane["endpoint"], body["customer"])
     assert len(written) == (0 if crash_at == "before-write" else 1)
 
     # When the client retries with the same key against a restarted API
     with api(plane, None) as (url, _):
-        first = _create_until_done(url, key, body)
-        again = httpx.post(
-            f"{url}/api/orders", json=body, headers={"Idempotency-Key": key}, timeout=10
-        )
+        first = _create_until_done(url, key, body, _headers(plane, key))
+        again = httpx.post(f"{url}/api/orders", json=body, headers=_headers(plane, key), timeout=10)
         other_body = httpx.post(
             f"{url}/api/orders",
             json={**body, "quantity": 5},
-            headers={"Idempotency-Key": key},
+            headers=_headers(plane, key),
             timeout=10,
         )
         order_id = first.json()["id"]
-        stored = httpx.get(f"{url}/api/orders/{order_id}", timeout=10)
-        events = httpx.get(f"{url}/api/orders/{order_id}/events", timeout=10).json()["items"]
+        stored = httpx.get(f"{url}/api/orders/{order_id}", headers=_headers(plane), timeout=10)
+        events = httpx.get(
+            f"{url}/api/orders/{order_id}/events", headers=_headers(plane), timeout=10
+        ).json()["items"]
 
     # Then there is exactly one order, and every answer for the key is the same one
     assert first.status_code == 201, first.text

@@ -39,7 +39,8 @@ def events_for(stack: DevStack, order_id: str, wanted: set[str]) -> dict[str, di
 
 
 def test_an_order_goes_through_api_storage_and_bus(dev_stack: DevStack) -> None:
-    api = httpx.Client(base_url=f"{dev_stack.api_url}/api", timeout=10)
+    # As the machine client, which may act for any customer
+    api = httpx.Client(base_url=f"{dev_stack.api_url}/api", timeout=10, headers=dev_stack.auth())
 
     # Given an order created over HTTP
     created = api.post("/orders", json={"customer": "e2e", "product": "widget", "quantity": 2})

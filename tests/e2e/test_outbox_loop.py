@@ -172,14 +172,31 @@ def test_filter_is_the_event_source_mappings(name: str, sort_key: str, expected:
     assert matches_filter(record) is expected
 
 
+@pytest.fixture
+def app_without_auth(table: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The app on the in-process data plane, token checks off: this test is about the outbox,
+    and an in-process moto serves no JWKS over HTTP (ORDERS_AUTH_DISABLED, as the auth
+    contract allows for tests not about auth)."""
+    from orders.app import create_app
+    from orders.settings import get_settings
+
+    monkeypatch.setenv("ORDERS_AUTH_DISABLED", "true")
+    get_settings.cache_clear()
+    yield create_app()
+    get_settings.cache_clear()
+
+
 def test_a_record_the_bus_refuses_is_parked_in_the_dlq_and_later_ones_publish(
-    table: dict[str, Any], app: Any, aws: dict[str, str], caplog: pytest.LogCaptureFixture
+    table: dict[str, Any],
+    app_without_auth: Any,
+    aws: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from fastapi.testclient import TestClient
 
     from orders import outbox
 
-    api = TestClient(app)
+    api = TestClient(app_without_auth)
 
     def create(customer: str) -> str:
         created = api.post(

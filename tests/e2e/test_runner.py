@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devstack.emulator import cloudformation
 from devstack.front_door import SERVED_BY
 from devstack.ports import free_port
 from tests.e2e.stack import ROOT, DevStack, alive, clean_env, start
@@ -160,7 +161,7 @@ def test_a_restarted_front_door_keeps_the_target(tmp_path: Path) -> None:
 
 @pytest.fixture
 def profile_env(dev_stack: DevStack, tmp_path: Path) -> dict[str, str]:
-    """An AWS profile whose "cloud" is the shared stack's emulator (stack orders-local)."""
+    """An AWS profile whose "cloud" is the shared stack's emulator (see `deployed_stack`)."""
     (tmp_path / "config").write_text(
         f"[profile e2e]\nregion = us-east-1\nendpoint_url = {dev_stack.endpoint_url}\n"
     )
@@ -174,26 +175,65 @@ def profile_env(dev_stack: DevStack, tmp_path: Path) -> dict[str, str]:
     }
 
 
+# A root stack as deployed: the data stack's outputs and the IdentityStack's, re-exported.
+DEPLOYED_STACK = "orders-deployed"
+
+
+@pytest.fixture(scope="module")
+def deployed_stack(dev_stack: DevStack) -> str:
+    """A stack in the shared emulator whose outputs are a deployed root stack's: the shared
+    stack's data plane and its user pool (moto's CloudFormation has no Cognito)."""
+    assert dev_stack.identity is not None
+    ids = dev_stack.identity
+    outputs = {
+        **{k: dev_stack.outputs[k] for k in ("TableName", "BucketName", "EventBusName")},
+        "KmsKeyArn": dev_stack.outputs["KmsKeyArn"],
+        "AuthIssuer": ids["issuer"],
+        # A deployed pool's keys are at its issuer; this one's are on the emulator's port.
+        "JwksUrl": ids["jwks_url"],
+        "UiClientId": ids["ui_client_id"],
+        "MachineClientId": ids["machine_client_id"],
+        "UiClientSecretArn": ids["ui_client_secret_arn"],
+    }
+    template = {
+        "Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {k: {"Value": v} for k, v in outputs.items()},
+    }
+    cloudformation(str(dev_stack.endpoint_url)).create_stack(
+        StackName=DEPLOYED_STACK, TemplateBody=json.dumps(template)
+    )
+    return DEPLOYED_STACK
+
+
 def against_profile(state_dir: Path, env: dict[str, str], *args: str) -> DevStack:
-    """The runner as `make dev AWS_PROFILE=e2e STACK=orders-local` starts it."""
-    return start(state_dir, "--aws-profile", "e2e", "--stack", "orders-local", *args, env=env)
+    """The runner as `make dev AWS_PROFILE=e2e STACK=orders-deployed` starts it."""
+    return start(state_dir, "--aws-profile", "e2e", "--stack", DEPLOYED_STACK, *args, env=env)
 
 
 def test_with_a_profile_the_api_runs_against_a_deployed_stack(
-    dev_stack: DevStack, profile_env: dict[str, str], tmp_path: Path
+    dev_stack: DevStack, deployed_stack: str, profile_env: dict[str, str], tmp_path: Path
 ) -> None:
     local = against_profile(tmp_path / "state", profile_env, "--no-ui")
     try:
+        # The deployed pool's token (here the shared stack's pool stands in for it)
         created = httpx.post(
             f"{local.api_url}/api/orders",
             json={"customer": "profile", "product": "widget", "quantity": 1},
+            headers=dev_stack.auth(),
         )
         # Then it needs no emulator of its own, and writes to the deployed stack's table
         assert created.status_code == 201, created.text
-        fetched = httpx.get(f"{dev_stack.api_url}/api/orders/{created.json()['id']}")
+        fetched = httpx.get(
+            f"{dev_stack.api_url}/api/orders/{created.json()['id']}", headers=dev_stack.auth()
+        )
         assert fetched.status_code == 200
         assert "outbox" not in local.children
         assert local.endpoint_url is None
+        # and the API checks tokens against the deployed stack's user pool
+        assert local.identity == dev_stack.identity
+        env = json.loads((local.state_dir / "state.json").read_text())["env"]
+        assert env["ORDERS_AUTH_ISSUER"] == dev_stack.identity["issuer"]
+        assert env["ORDERS_AUTH_JWKS_URL"] == dev_stack.identity["jwks_url"]
     finally:
         assert local.stop() == 0
 
@@ -251,7 +291,7 @@ def test_a_killed_api_and_outbox_come_back_and_the_data_stays(tmp_path: Path) ->
     try:
         # uvicorn's own URL (the `api` child), not the front door's, which would answer
         # through the Lambda entry while uvicorn is down
-        api = httpx.Client(base_url=f"{stack.fargate_url}/api", timeout=10)
+        api = httpx.Client(base_url=f"{stack.fargate_url}/api", timeout=10, headers=stack.auth())
         before = api.post("/orders", json={"customer": "c", "product": "p", "quantity": 1})
         assert before.status_code == 201, before.text
         order = before.json()
@@ -304,7 +344,7 @@ def test_a_killed_api_and_outbox_come_back_and_the_data_stays(tmp_path: Path) ->
 
 
 def test_a_child_that_keeps_failing_stops_the_stack_after_the_limit(
-    profile_env: dict[str, str], tmp_path: Path
+    deployed_stack: str, profile_env: dict[str, str], tmp_path: Path
 ) -> None:
     # Against a "deployed" stack: the same supervision, without an emulator to start.
     stack = against_profile(tmp_path / "state", profile_env, "--no-ui", "--max-failures", "2")

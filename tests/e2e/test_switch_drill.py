@@ -131,8 +131,8 @@ class Drill:
             return self.created[self.next_retry - 1]
 
 
-def client_loop(drill: Drill, base_url: str, customer: str) -> None:
-    with httpx.Client(base_url=f"{base_url}/api", timeout=30) as client:
+def client_loop(drill: Drill, base_url: str, customer: str, auth: dict[str, str]) -> None:
+    with httpx.Client(base_url=f"{base_url}/api", timeout=30, headers=auth) as client:
         while not drill.stop.is_set():
             key = str(uuid.uuid4())
             body = {"customer": customer, "product": "drill", "quantity": 1}
@@ -230,7 +230,8 @@ def bus_event_counts(stack: DevStack, order_ids: set[str], expected: int) -> Cou
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    running = start(tmp_path_factory.mktemp("drill"), "--no-ui")
+    # One machine client makes every request here: the per-caller limit would refuse some.
+    running = start(tmp_path_factory.mktemp("drill"), "--no-ui", "--rate-limit-per-minute", "0")
     yield running
     assert running.stop() == 0, "".join(running.output)
 
@@ -241,7 +242,9 @@ def test_a_live_walk_between_targets_fails_no_request_and_duplicates_nothing(
     drill = Drill()
     customer = f"drill-{uuid.uuid4().hex[:8]}"
     clients = [
-        threading.Thread(target=client_loop, args=(drill, stack.api_url, customer), daemon=True)
+        threading.Thread(
+            target=client_loop, args=(drill, stack.api_url, customer, stack.auth()), daemon=True
+        )
         for _ in range(CLIENTS)
     ]
 
@@ -300,7 +303,7 @@ def test_a_live_walk_between_targets_fails_no_request_and_duplicates_nothing(
     assert {("lambda", "fargate"), ("fargate", "lambda")} <= crossings, crossings
 
     # and the customer has one order per key, no more
-    api = httpx.Client(base_url=f"{stack.api_url}/api", timeout=30)
+    api = httpx.Client(base_url=f"{stack.api_url}/api", timeout=30, headers=stack.auth())
     listed: list[str] = []
     cursor: str | None = None
     while True:

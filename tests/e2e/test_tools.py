@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from devstack.invoke import NOT_RUNNING
+from devstack.identity import LocalIdentity
+from devstack.invoke import NOT_RUNNING, TOKEN_PLACEHOLDER, with_token
 from devstack.samenv import ENV_FILE, render
 from tests.e2e.stack import ROOT, DevStack, clean_env
 
@@ -27,7 +28,12 @@ def http_api_event(method: str, path: str, body: dict[str, Any] | None = None) -
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "api.example.com"},
+        # `make invoke` puts a fresh token where the placeholder is, as in events/.
+        "headers": {
+            "content-type": "application/json",
+            "host": "api.example.com",
+            "authorization": f"Bearer {TOKEN_PLACEHOLDER}",
+        },
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "local",
@@ -84,9 +90,25 @@ def test_invoke_runs_the_lambda_handler_against_the_running_stack(
     assert response["statusCode"] == 201, response
     assert response["headers"]["content-type"] == "application/json"
     order = json.loads(response["body"])
-    fetched = httpx.get(f"{dev_stack.api_url}/api/orders/{order['id']}")
+    fetched = httpx.get(f"{dev_stack.api_url}/api/orders/{order['id']}", headers=dev_stack.auth())
     assert fetched.status_code == 200
     assert fetched.json()["customer"] == "invoke"
+
+
+def test_invoke_replaces_the_token_placeholder_wherever_it_is() -> None:
+    event = http_api_event("GET", "/api/orders")
+    event["multiValueHeaders"] = {"Authorization": [f"Bearer {TOKEN_PLACEHOLDER}"]}
+
+    replaced = with_token(event, "t0k3n")
+
+    assert replaced["headers"]["authorization"] == "Bearer t0k3n"
+    assert replaced["multiValueHeaders"] == {"Authorization": ["Bearer t0k3n"]}
+    assert TOKEN_PLACEHOLDER not in json.dumps(replaced)
+    # and nothing else changed
+    assert {**replaced, "headers": event["headers"], "multiValueHeaders": None} == {
+        **event,
+        "multiValueHeaders": None,
+    }
 
 
 def test_invoke_without_a_running_stack_says_so(tmp_path: Path) -> None:
@@ -102,7 +124,15 @@ def test_invoke_without_a_running_stack_says_so(tmp_path: Path) -> None:
 
 def test_seed_creates_orders_in_every_status(dev_stack: DevStack) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "devstack.seed", "--api", dev_stack.api_url],
+        [
+            sys.executable,
+            "-m",
+            "devstack.seed",
+            "--api",
+            dev_stack.api_url,
+            "--state-dir",
+            str(dev_stack.state_dir),
+        ],
         cwd=ROOT,
         env=clean_env(),
         capture_output=True,
@@ -132,9 +162,14 @@ def test_seed_without_an_api_says_so() -> None:
 
 
 def test_sam_local_env_file_names_what_make_dev_deploys(dev_stack: DevStack) -> None:
-    # The emulator's names are seeded, so they do not depend on the run or the port.
+    # The emulator's names are seeded and the pool's ids hashed, so they do not depend on
+    # the run or the port.
+    assert dev_stack.identity is not None
     committed = json.loads((ROOT / ENV_FILE).read_text())
-    assert committed == render(dev_stack.outputs), f"{ENV_FILE} is stale: run `make sam-env`"
+    expected = render(dev_stack.outputs, identity=LocalIdentity(**dev_stack.identity))
+    assert committed == expected, f"{ENV_FILE} is stale: run `make sam-env`"
+    # and the function checks tokens from make dev's pool
+    assert committed["ApiFunction"]["ORDERS_AUTH_ISSUER"] == dev_stack.identity["issuer"]
 
 
 def test_invoke_refuses_an_event_no_function_takes(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import pytest
 from pydantic import AliasChoices
 
 from bench.common import function_env
-from devstack import envs, moto_plane, outbox_loop
+from devstack import envs, identity, moto_plane, outbox_loop
 from orders.adapters.keys import EVENT_PREFIX
 from orders.settings import Settings
 from tests.infra import cfn
@@ -121,12 +121,37 @@ def _literal_keys(path: Path) -> set[str]:
     return {k for k in keys if k.startswith(SERVICE_PREFIXES) or k == "AWS_REGION"}
 
 
+# The token settings devstack gives both API entries (devstack.identity.api_env) next to
+# emulator_env (or cloud_env). orders.settings reads ORDERS_AUTH_* only once the auth-app
+# branch lands.
+LOCAL_AUTH_ENV = set(
+    identity.api_env(
+        identity.LocalIdentity(
+            pool_id="us-east-1_x",
+            ui_client_id="ui",
+            machine_client_id="machine",
+            ui_client_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:s",
+            issuer=identity.issuer_for("us-east-1_x"),
+            jwks_url="http://127.0.0.1:1/us-east-1_x/.well-known/jwks.json",
+        )
+    )
+)
+AUTH_KNOWN = any(name.startswith("ORDERS_AUTH_") for name in KNOWN)
+# In the rows of make dev's API entries once Settings reads them (until then they would be
+# "unknown"); test_the_local_token_settings_are_what_settings_reads checks them alone.
+LOCAL_AUTH_ROW = LOCAL_AUTH_ENV if AUTH_KNOWN else set()
+
+
 OUTPUTS = {n: n for n in ("TableName", "BucketName", "EventBusName", "KmsKeyArn")}
 ENVIRONMENTS = {
     "template.yaml": _template_env,
     "cform/fargate.yaml": _fargate_env,
-    "devstack.envs.emulator_env": lambda: set(envs.emulator_env(OUTPUTS, "http://127.0.0.1:1")),
-    "devstack.envs.cloud_env": lambda: set(envs.cloud_env(OUTPUTS, "p", "eu-west-1", base={})),
+    "devstack.envs.emulator_env": lambda: (
+        set(envs.emulator_env(OUTPUTS, "http://127.0.0.1:1")) | LOCAL_AUTH_ROW
+    ),
+    "devstack.envs.cloud_env": lambda: (
+        set(envs.cloud_env(OUTPUTS, "p", "eu-west-1", base={})) | LOCAL_AUTH_ROW
+    ),
     "bench.common.function_env": lambda: set(function_env()),
     "devstack.moto_plane.service_env": lambda: set(moto_plane.service_env("key")),
     "tests/infra/test_containers.py": lambda: _literal_keys(
@@ -157,6 +182,21 @@ def test_both_targets_give_the_api_the_token_check_and_the_throttle(where: str) 
     variables = ENVIRONMENTS[where]()
     assert variables >= AUTH_CONTRACT
     assert _names("rate_limit_per_minute")[0] in variables
+
+
+@pytest.mark.skipif(
+    not AUTH_KNOWN,
+    reason="orders.settings reads ORDERS_AUTH_* once the auth-app branch lands",
+)
+def test_the_local_token_settings_are_what_settings_reads() -> None:
+    assert LOCAL_AUTH_ENV, "devstack gives the API no token settings: nothing compared"
+    unknown = {v for v in LOCAL_AUTH_ENV if v.startswith("ORDERS_")} - KNOWN
+    assert not unknown, f"devstack.identity.api_env sets {sorted(unknown)}, unread by Settings"
+    # What Settings requires of them, the API entries get (with emulator_env's data plane).
+    variables = set(envs.emulator_env(OUTPUTS, "http://127.0.0.1:1")) | LOCAL_AUTH_ENV
+    missing = [names for names in REQUIRED if not set(names) & variables]
+    assert not missing, f"make dev's API entries do not get {missing}"
+    assert "ORDERS_AUTH_ISSUER" in KNOWN
 
 
 # ------------------------------------------------------------------ table schema
