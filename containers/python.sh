@@ -20,7 +20,7 @@ version=${1:?usage: containers/python.sh [--root] VERSION [ARGS...]}
 shift
 
 case "$version" in
-  3.13) suite=trixie; packages="python3.13,python3.13-venv" ;;
+  3.13) suite=trixie; packages="python3.13,python3.13-venv,python3" ;;
   # python3-distutils: bookworm's python3.11-venv needs it and debootstrap does not resolve it.
   3.11) suite=bookworm; packages="python3.11,python3.11-venv,python3-distutils,passwd" ;;
   *) die "no recipe for Python $version (3.11 or 3.13)" ;;
