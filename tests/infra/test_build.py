@@ -128,3 +128,22 @@ def test_artifact_runs_on_the_runtime_python(build_dir: Path) -> None:
     version, compiled = proc.stdout.strip().splitlines()
     assert version.replace(" ", ".") == default_runtime_version()
     assert compiled == "[]"
+
+
+def test_ci_runs_the_fast_tiers_on_the_default_runtime_too() -> None:
+    """make test runs on 3.11; the unit, integration and contract tiers also run on the
+    template's default runtime: a GitHub job in that Python's image, and .ci/py313 (in the
+    build's Debian root) from .ci/run."""
+    version = default_runtime_version()
+    workflow = cfn.load(cfn.REPO / ".github" / "workflows" / "ci.yml")
+    jobs = [j for j in workflow["jobs"].values() if j["container"].startswith(f"python:{version}-")]
+    assert len(jobs) == 1
+    commands = " ".join(step.get("run", "") for step in jobs[0]["steps"])
+    assert "pytest tests/unit tests/integration tests/contract" in commands
+    assert "\n.ci/py313\n" in (cfn.REPO / ".ci" / "run").read_text().replace(
+        "  .ci/py313", ".ci/py313"
+    )
+    assert version == "3.13"
+    assert (
+        "(tests/unit tests/integration tests/contract)" in (cfn.REPO / ".ci" / "py313").read_text()
+    )
