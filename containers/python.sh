@@ -1,6 +1,8 @@
 #!/bin/sh
 # containers/python.sh VERSION [ARGS...]: run CPython VERSION (3.11 or 3.13) with ARGS.
 # containers/python.sh --root VERSION: print the Debian root that holds it (made if missing).
+# containers/python.sh --argv VERSION: print the command that runs it, one word a line (for
+#   callers that start it many times, e.g. the bench: no lookup per start).
 #
 # The Lambda artifact's .pyc files load only on the interpreter version that wrote them, and
 # the containers run the Lambda default's Python, so the build needs that exact interpreter
@@ -15,7 +17,10 @@ set -eu
 die() { echo "containers/python.sh: $*" >&2; exit 2; }
 
 mode=run
-if [ "${1:-}" = "--root" ]; then mode=root; shift; fi
+case "${1:-}" in
+  --root) mode=root; shift ;;
+  --argv) mode=argv; shift ;;
+esac
 version=${1:?usage: containers/python.sh [--root] VERSION [ARGS...]}
 shift
 
@@ -27,7 +32,11 @@ case "$version" in
 esac
 
 # Asked to run, not just found: a pyenv shim is on PATH even when no such version is selected.
-if [ "$mode" = run ] && "python$version" -c '' >/dev/null 2>&1; then
+if [ "$mode" != root ] && "python$version" -c '' >/dev/null 2>&1; then
+  if [ "$mode" = argv ]; then
+    "python$version" -c 'import sys; print(sys.executable)'
+    exit 0
+  fi
   exec "python$version" "$@"
 fi
 
@@ -64,4 +73,9 @@ fi
 loader=$(ls "$root"/lib64/ld-linux-*.so.* "$root"/lib/ld-linux-*.so.* 2>/dev/null | head -1)
 [ -n "$loader" ] || die "no dynamic loader in $root"
 libs="$root/lib/$(uname -m)-linux-gnu:$root/usr/lib/$(uname -m)-linux-gnu"
+if [ "$mode" = argv ]; then
+  # Without PYTHONHOME: the interpreter finds its standard library from its own path.
+  printf '%s\n' "$loader" --library-path "$libs" "$root/usr/bin/python$version"
+  exit 0
+fi
 PYTHONHOME="$root/usr" exec "$loader" --library-path "$libs" "$root/usr/bin/python$version" "$@"
