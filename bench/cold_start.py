@@ -22,16 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import (
+    DEFAULT_VERSION,
     EVENTS,
+    LAMBDA_VERSIONS,
     OUT,
-    PYTHON,
     ROOT,
     Result,
     artifact,
     emit,
     function_env,
+    interpreter,
     median,
     rounds,
+    suffix,
 )
 
 HEALTH_EVENT = EVENTS / "apigw-v2" / "health.json"
@@ -46,6 +49,13 @@ sys.path[:0] = sys.argv[1].split(":")
 import importlib, json
 _mod, _, _attr = sys.argv[2].partition(":")
 handler = getattr(importlib.import_module(_mod), _attr)
+if len(sys.argv) > 4:
+    # SnapStart's restored path: everything before the snapshot done (untimed), then the
+    # restore hook and the first request (timed), as a restored environment runs them.
+    from orders import snapstart
+    snapstart.before_snapshot()
+    _t0 = time.perf_counter()
+    snapstart.after_restore()
 with open(sys.argv[3], "rb") as f:
     event = json.load(f)
 class Context:
@@ -72,6 +82,8 @@ class Variant:
     path: list[Path]
     target: str | None  # module:attr, or None for `python -c pass`
     env: dict[str, str]
+    version: str = DEFAULT_VERSION  # the Python that runs it
+    restored: bool = False  # time only after_restore + the first request (PROBE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +93,14 @@ class Sample:
 
 
 def run_once(variant: Variant) -> Sample:
-    flags = [PYTHON, "-I", "-S", "-B"]
+    flags = [*interpreter(variant.version), "-I", "-S", "-B"]
     if variant.target is None:
         argv = [*flags, "-c", "pass"]
     else:
         path = os.pathsep.join(str(p) for p in variant.path)
         argv = [*flags, "-c", PROBE, path, variant.target, str(HEALTH_EVENT)]
+        if variant.restored:
+            argv.append("restored")
     started = time.perf_counter()
     proc = subprocess.run(argv, env=variant.env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
@@ -118,17 +132,24 @@ def _site_packages(path: Path) -> list[Path]:
     return [path]
 
 
-def _baseline_dir() -> Path:
+def _baseline_dir(version: str) -> Path:
     """The baseline app, precompiled like the artifact (it is one small module)."""
-    target = OUT / "baselines"
+    target = OUT / f"baselines-py{version}"
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(BASELINES / "bare_mangum.py", target / "bare_mangum.py")
-    _compile(target)
+    _compile(target, version)
     return target
 
 
 def cold_init(quick: bool) -> list[Result]:
-    art, note = artifact()
+    results: list[Result] = []
+    for version in LAMBDA_VERSIONS:
+        results += _cold_init(quick, version)
+    return results
+
+
+def _cold_init(quick: bool, version: str) -> list[Result]:
+    art, note = artifact(version)
     paths = _site_packages(art)
     env = function_env()
     traced_env = function_env(
@@ -139,29 +160,45 @@ def cold_init(quick: bool) -> list[Result]:
         AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000",
         AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
     )
-    ours = Variant("ours", paths, "orders.lambda_handler:handler", env)
-    base = Variant("bare", [_baseline_dir(), *paths], "bare_mangum:handler", env)
-    nothing = Variant("pass", [], None, env)
-    traced = Variant("ours-traced", paths, "orders.lambda_handler:handler", traced_env)
+    handler = "orders.lambda_handler:handler"
+    ours = Variant("ours", paths, handler, env, version)
+    base = Variant("bare", [_baseline_dir(version), *paths], "bare_mangum:handler", env, version)
+    nothing = Variant("pass", [], None, env, version)
+    traced = Variant("ours-traced", paths, handler, traced_env, version)
+    restored = Variant("restored", paths, handler, env, version, restored=True)
     n = rounds(quick, 12)
-    s = interleave([ours, base, nothing, traced], n)
+    s = interleave([ours, base, nothing, traced, restored], n)
     init = {k: median([x.init_s for x in v]) for k, v in s.items()}
     wall = {k: median([x.wall_s for x in v]) for k, v in s.items()}
     where = f"artifact {art.relative_to(ROOT)}; GET /api/health (API Gateway v2 event)"
     note = f"{where}; {note}" if note else where
+    tag = suffix(version)
     return [
         Result(
-            "cold init: our handler / bare FastAPI+Mangum (5 routes)",
+            f"cold init: our handler / bare FastAPI+Mangum (5 routes){tag}",
             init["ours"],
             init["bare"],
             1.0,
             "<=",
             unit="s",
-            note=f"in-process, import to first response; tracing off; {note}",
+            note=f"python{version}, in-process, import to first response; tracing off; {note}",
             samples=n,
         ),
         Result(
-            "cold init wall: our handler / bare FastAPI+Mangum",
+            f"cold init, everything before the snapshot done / bare FastAPI+Mangum{tag}",
+            init["restored"],
+            init["bare"],
+            None,
+            unit="s",
+            note=(
+                "SnapStart's restored path: orders.snapstart.before_snapshot untimed, then "
+                "after_restore + the first response (the snapshot's own restore is not "
+                "emulated; informational)"
+            ),
+            samples=n,
+        ),
+        Result(
+            f"cold init wall: our handler / bare FastAPI+Mangum{tag}",
             wall["ours"],
             wall["bare"],
             None,
@@ -170,7 +207,7 @@ def cold_init(quick: bool) -> list[Result]:
             samples=n,
         ),
         Result(
-            "cold init wall: our handler / python -c pass",
+            f"cold init wall: our handler / python -c pass{tag}",
             wall["ours"],
             wall["pass"],
             None,
@@ -179,7 +216,7 @@ def cold_init(quick: bool) -> list[Result]:
             samples=n,
         ),
         Result(
-            "cold init, tracing on (as deployed) / bare FastAPI+Mangum",
+            f"cold init, tracing on (as deployed) / bare FastAPI+Mangum{tag}",
             init["ours-traced"],
             init["bare"],
             None,
@@ -215,14 +252,15 @@ def _strip_pyc(root: Path) -> None:
         pyc.unlink()
 
 
-def _compile(root: Path) -> None:
+def _compile(root: Path, version: str = DEFAULT_VERSION) -> None:
     subprocess.run(
         [
-            PYTHON,
+            *interpreter(version),
             "-m",
             "compileall",
             "-q",
-            "-j0",
+            # One process: a Debian root's interpreter cannot start workers (make/infra.mk).
+            "-j1",
             "--invalidation-mode",
             "unchecked-hash",
             str(root),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,9 +22,39 @@ EVENTS = ROOT / "events"
 # makefile). The bench builds its own copy (bench/out/sam) so it measures the current
 # sources and never races a `sam build` someone else runs; .aws-sam/build is the fallback.
 FUNCTION = "ApiFunction"
+# The Lambda runtimes measured: the template's default first (its figures carry the plain
+# names), then python3.11, still selectable. Each has its own build, run by its own Python.
+DEFAULT_VERSION = "3.13"
+LAMBDA_VERSIONS = (DEFAULT_VERSION, "3.11")
 BENCH_BUILD = OUT / "sam"
 SAM_ARTIFACTS = (BENCH_BUILD / FUNCTION, ROOT / ".aws-sam" / "build" / FUNCTION)
 PYTHON = sys.executable
+
+
+def build_dir(version: str) -> Path:
+    """Where the bench's `sam build` for one runtime goes (the default's is BENCH_BUILD)."""
+    return BENCH_BUILD if version == DEFAULT_VERSION else OUT / f"sam-py{version}"
+
+
+@functools.cache
+def interpreter(version: str) -> list[str]:
+    """argv prefix of the CPython that runs an artifact built for `version` (its .pyc and
+    binary wheels load on no other): containers/python.sh finds or makes it, once, so the
+    timed starts pay no lookup (a pyenv shim on PATH alone costs a few hundred ms)."""
+    proc = subprocess.run(
+        [str(ROOT / "containers" / "python.sh"), "--argv", version],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout.splitlines()
+
+
+def suffix(version: str) -> str:
+    """Figures of the default runtime keep their names; the others say which Python."""
+    return "" if version == DEFAULT_VERSION else f" [py{version}]"
+
+
 REGION = "us-east-1"
 
 Op = Literal["<=", ">="]
@@ -71,9 +103,10 @@ def rounds(quick: bool, full: int) -> int:
     return 1 if quick else max(10, full)
 
 
-def artifact() -> tuple[Path, str]:
+def artifact(version: str = DEFAULT_VERSION) -> tuple[Path, str]:
     """The built API function, or src/ with a note saying the figure is not the artifact's."""
-    for path in SAM_ARTIFACTS:
+    paths = SAM_ARTIFACTS if version == DEFAULT_VERSION else (build_dir(version) / FUNCTION,)
+    for path in paths:
         if (path / "orders" / "lambda_handler.py").is_file():
             return path, ""
     return ROOT / "src", "no sam build output: measured src/ with the venv's packages"

@@ -18,7 +18,16 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import BENCH_BUILD, FUNCTION, PYTHON, ROOT, Result, artifact, load
+from bench.common import (
+    FUNCTION,
+    LAMBDA_VERSIONS,
+    PYTHON,
+    ROOT,
+    Result,
+    artifact,
+    build_dir,
+    load,
+)
 from bench.report import RESULTS, table, write
 
 STEPS = {
@@ -37,29 +46,38 @@ def sam() -> str | None:
 
 
 def build(quick: bool) -> None:
-    """sam build of the API function alone, into bench/out/sam (BuildMethod: makefile)."""
-    if quick and artifact()[1] == "":
-        return
+    """sam build of the API function alone, once per runtime into bench/out/sam[-pyX.Y]
+    (BuildMethod: makefile; LAMBDA_PYTHON_VERSION picks the interpreter and wheels)."""
     exe = sam()
     if exe is None:
         print("bench: no sam (make tools); measuring the existing build or src/", flush=True)
         return
-    env = {**os.environ, "PATH": f"{Path(exe).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    subprocess.run(
-        [
-            exe,
-            "build",
-            FUNCTION,
-            "--build-dir",
-            str(BENCH_BUILD),
-            "--cache-dir",
-            str(BENCH_BUILD.parent / "sam-cache"),
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    for version in LAMBDA_VERSIONS:
+        if quick and artifact(version)[1] == "":
+            continue
+        out = build_dir(version)
+        env = {
+            **os.environ,
+            "PATH": f"{Path(exe).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "LAMBDA_PYTHON_VERSION": version,
+        }
+        subprocess.run(
+            [
+                exe,
+                "build",
+                FUNCTION,
+                "--build-dir",
+                str(out),
+                "--cache-dir",
+                str(out.parent / f"{out.name}-cache"),
+                "--parameter-overrides",
+                f"PythonRuntime=python{version}",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 def step(name: str, quick: bool) -> list[Result]:

@@ -13,8 +13,15 @@
 # when present, ~0.15 s of cold start for nothing).
 
 INFRA_PYTHON ?= python3
-# Must match the template's PythonRuntime (python3.13 -> 3.13, built with a 3.13 interpreter).
-LAMBDA_PYTHON_VERSION ?= 3.11
+# Must match the template's PythonRuntime (its default, python3.13, is this default; for
+# python3.11: LAMBDA_PYTHON_VERSION=3.11 sam build --parameter-overrides PythonRuntime=python3.11).
+LAMBDA_PYTHON_VERSION ?= 3.13
+# The interpreter that writes the artifact's .pyc files: exactly LAMBDA_PYTHON_VERSION, taken
+# from PATH, else from a Debian root made once under .cache/pyroot (containers/python.sh).
+LAMBDA_BUILD_PYTHON ?= containers/python.sh $(LAMBDA_PYTHON_VERSION)
+# One process: compileall's workers are started from sys.executable, which the Debian root's
+# interpreter cannot be started as on this host (it runs through the root's loader). ~7 s.
+LAMBDA_COMPILE := -m compileall -q -j1 --invalidation-mode unchecked-hash
 # x86_64 or arm64, as the template's Architecture parameter.
 LAMBDA_ARCH ?= x86_64
 LAMBDA_PLATFORM := manylinux2014_$(if $(filter arm64,$(LAMBDA_ARCH)),aarch64,x86_64)
@@ -82,7 +89,7 @@ endef
 
 .PHONY: build-ApiFunction build-OutboxFunction lambda-deps images deploy deploy-preflight destroy
 
-$(LAMBDA_DEPS)/.stamp: pyproject.toml make/infra.mk
+$(LAMBDA_DEPS)/.stamp: pyproject.toml make/infra.mk containers/python.sh
 	rm -rf $(LAMBDA_DEPS) && mkdir -p $(LAMBDA_DEPS)/python
 	$(INFRA_PYTHON) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["tracing"]))' > $(LAMBDA_DEPS)/requirements.txt
 	$(INFRA_PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile \
@@ -92,7 +99,7 @@ $(LAMBDA_DEPS)/.stamp: pyproject.toml make/infra.mk
 	cd $(LAMBDA_DEPS)/python && rm -rf bin $(LAMBDA_EXCLUDE) $(addsuffix -*.dist-info,$(LAMBDA_EXCLUDE))
 	cd $(LAMBDA_DEPS)/python/botocore/data && find . -mindepth 1 -maxdepth 1 -type d \
 	  $(foreach svc,$(LAMBDA_BOTOCORE_SERVICES),! -name $(svc)) -exec rm -rf {} +
-	$(INFRA_PYTHON) -m compileall -q -j0 --invalidation-mode unchecked-hash $(LAMBDA_DEPS)/python
+	$(LAMBDA_BUILD_PYTHON) $(LAMBDA_COMPILE) $(LAMBDA_DEPS)/python
 	@touch $@
 
 lambda-deps: $(LAMBDA_DEPS)/.stamp ## Lambda runtime dependencies for the target platform (cached)
@@ -100,12 +107,12 @@ lambda-deps: $(LAMBDA_DEPS)/.stamp ## Lambda runtime dependencies for the target
 build-ApiFunction build-OutboxFunction: $(LAMBDA_DEPS)/.stamp
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is unset: run sam build" >&2; exit 2; }
 	@# .pyc files only load on the interpreter version that wrote them.
-	@$(INFRA_PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; sys.exit(0 if v == "$(LAMBDA_PYTHON_VERSION)" else "build needs Python $(LAMBDA_PYTHON_VERSION) (INFRA_PYTHON is " + v + ")")'
+	@$(LAMBDA_BUILD_PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; sys.exit(0 if v == "$(LAMBDA_PYTHON_VERSION)" else "build needs Python $(LAMBDA_PYTHON_VERSION) (LAMBDA_BUILD_PYTHON is " + v + ")")'
 	mkdir -p "$(ARTIFACTS_DIR)"
 	cp -a $(LAMBDA_DEPS)/python/. "$(ARTIFACTS_DIR)/"
 	cp -R src/orders "$(ARTIFACTS_DIR)/orders"
 	find "$(ARTIFACTS_DIR)/orders" -name __pycache__ -prune -exec rm -rf {} +
-	$(INFRA_PYTHON) -m compileall -q -j0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/orders"
+	$(LAMBDA_BUILD_PYTHON) $(LAMBDA_COMPILE) "$(ARTIFACTS_DIR)/orders"
 
 images: ## build and push the API and UI images unless ECR has them (needs Docker)
 	$(require-region)

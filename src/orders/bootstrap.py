@@ -97,6 +97,15 @@ class Container:
                 wired = self._wired
         return wired
 
+    def rewire(self) -> None:
+        """Drop the clients, adapters and service and build them again. After a SnapStart
+        restore: what was built before the snapshot (connections, credentials) must not be
+        shared by the environments restored from it. Without a session given, the new clients
+        come from a new session (orders.adapters.aws.new_session: only the models are shared)."""
+        with self._lock:
+            self._wired = None
+        self.wire()
+
     @property
     def clients(self) -> AwsClients:
         clients = self.wire().clients

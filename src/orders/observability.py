@@ -49,6 +49,17 @@ def set_target(target: str) -> None:
     _buffer.target = target
 
 
+def new_environment(environment_id: str) -> None:
+    """This process now serves as a new execution environment (a SnapStart restore): its id on
+    every log line, and nothing gathered before (in the snapshot) is flushed as its metrics."""
+    global _buffer
+    logger.append_keys(environment=environment_id)
+    fresh = MetricBuffer(metrics)
+    fresh.target = _buffer.target
+    _buffer = fresh
+    metrics.clear_metrics()
+
+
 def count(name: str, value: float = 1) -> None:
     """Add to a Count metric (summed until the next flush)."""
     _buffer.count(name, value)

@@ -41,7 +41,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def base_image() -> str:
-    """The local stand-in for python:3.11.14-slim-bookworm (debootstrap, imported)."""
+    """The local stand-in for python:3.13.13-slim-trixie (debootstrap, imported)."""
     try:
         return images.base_image()
     except images.ImageError as exc:

@@ -1,14 +1,15 @@
 """The Docker tier's images, made with no container registry (none is reachable in CI).
 
-- A Debian bookworm root with python3.11 (debootstrap), kept as a tarball under
+- A Debian trixie root with python3.13 (debootstrap), the one the Lambda build compiles
+  with (containers/python.sh, cached under .cache/pyroot/), kept as a tarball under
   .cache/docker/ so a second run on the same machine reuses it, and `docker import`ed.
-  It stands in for `python:3.11.14-slim-bookworm`: the same Debian release and Python
+  It stands in for `python:3.13.13-slim-trixie`: the same Debian release and Python
   minor version, with venv and pip (containers/*/Dockerfile take it as BASE_IMAGE).
-- The Lambda python3.11 base SAM asks for (`public.ecr.aws/lambda/python:3.11-x86_64`):
+- The Lambda python3.13 base SAM asks for (`public.ecr.aws/lambda/python:3.13-x86_64`):
   that root plus awslambdaric in /var/runtime and a /var/runtime/bootstrap, built with
   `docker build --network none`. SAM adds its own runtime emulator on top.
 - A wheelhouse (.cache/wheelhouse) for the images' pip installs, downloaded on the host
-  for CPython 3.11 on manylinux x86_64, so the image builds run with `--network none`.
+  for CPython 3.13 on manylinux x86_64, so the image builds run with `--network none`.
 
 Run `python -m tests.docker.images` (make docker-images) to make all three; each step is
 skipped when its result is already there and current.
@@ -33,12 +34,15 @@ CACHE = REPO / ".cache"
 DOCKER_CACHE = CACHE / "docker"
 WHEELHOUSE = CACHE / "wheelhouse"
 
-DEBIAN_SUITE = "bookworm"  # bookworm's python3 is 3.11 (trixie's is 3.13)
-# python3-distutils: python3.11-venv needs it and debootstrap does not resolve it alone.
-DEBIAN_PACKAGES = ("python3.11", "python3.11-venv", "python3-distutils", "passwd")
-PYTHON_VERSION = "3.11"
+# The containers run the Lambda default's Python (template.yaml's PythonRuntime), and their
+# stand-in base is the root containers/python.sh makes for it (same suite and packages; trixie
+# minbase has passwd, which the Dockerfiles' useradd needs; python3 gives them `python3`).
+DEBIAN_SUITE = "trixie"  # trixie's python3 is 3.13 (bookworm's is 3.11)
+DEBIAN_PACKAGES = ("python3.13", "python3.13-venv", "python3")
+PYTHON_VERSION = "3.13"
+PYTHON_FOR = REPO / "containers" / "python.sh"
 ARCH = "x86_64"
-# samcli.local.docker.lambda_image: Runtime.get_image_name_tag("python3.11", "x86_64") under
+# samcli.local.docker.lambda_image: Runtime.get_image_name_tag("python3.13", "x86_64") under
 # public.ecr.aws/lambda (tests/docker/test_sam_local.py checks it against the installed SAM).
 LAMBDA_IMAGE = f"public.ecr.aws/lambda/python:{PYTHON_VERSION}-{ARCH}"
 # The image SAM builds on top of LAMBDA_IMAGE (its emulator added); stale once ours changes.
@@ -136,43 +140,40 @@ def image_label(image: str) -> str | None:
 # ------------------------------------------------------------------ the Debian root
 
 
-ROOTFS_RECIPE = _digest(DEBIAN_SUITE, *DEBIAN_PACKAGES)
+# containers/python.sh names its root after the same digest of suite and packages.
+ROOTFS_RECIPE = hashlib.sha256(
+    f"{DEBIAN_SUITE}\n{','.join(DEBIAN_PACKAGES)}\n".encode()
+).hexdigest()[:12]
 ROOTFS_TARBALL = DOCKER_CACHE / f"{DEBIAN_SUITE}-python{PYTHON_VERSION}-{ROOTFS_RECIPE}.tar"
 BASE_IMAGE = f"orders-ci/debian-python:{PYTHON_VERSION}-{DEBIAN_SUITE}-{ROOTFS_RECIPE}"
 
 
 def rootfs_tarball() -> Path:
-    """The debootstrap root as a tarball, made once per recipe (about 2 minutes cold)."""
+    """The Debian root as a tarball, made once per recipe: the root itself is the Lambda
+    build's (containers/python.sh: about 30 s warm, 2-3 min cold, reused when there)."""
     if ROOTFS_TARBALL.is_file():
         return ROOTFS_TARBALL
-    if os.geteuid() != 0 or shutil.which("debootstrap") is None:
-        raise ImageError(
-            f"{ROOTFS_TARBALL.relative_to(REPO)} is missing and only root with debootstrap "
-            "can make it: run `sudo make docker-images` once (.ci/run does it)"
-        )
-    DOCKER_CACHE.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(dir=DOCKER_CACHE, prefix="rootfs-") as work:
-        root = Path(work) / "root"
-        subprocess.run(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                f"--include={','.join(DEBIAN_PACKAGES)}",
-                DEBIAN_SUITE,
-                str(root),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            timeout=1200,
+    proc = subprocess.run(
+        [str(PYTHON_FOR), "--root", PYTHON_VERSION],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ImageError(
+            f"{ROOTFS_TARBALL.relative_to(REPO)} is missing and its Debian root could not be "
+            f"made: {proc.stderr.strip()[-2000:]}\n(run `sudo make docker-images` once; .ci/run does)"
         )
-        # What an image does not need: the package downloads and indexes (about 90 MB).
-        for leftover in ("var/cache/apt", "var/lib/apt/lists"):
-            shutil.rmtree(root / leftover, ignore_errors=True)
-        partial = ROOTFS_TARBALL.with_suffix(".partial")
-        subprocess.run(["tar", "-C", str(root), "-cf", str(partial), "."], check=True)
-        partial.rename(ROOTFS_TARBALL)
-    log(f"debootstrap {DEBIAN_SUITE} took {time.monotonic() - started:.0f} s")
+    root = Path(proc.stdout.strip())
+    if not root.name.endswith(ROOTFS_RECIPE):
+        raise ImageError(f"containers/python.sh made {root.name}, not the {ROOTFS_RECIPE} recipe")
+    DOCKER_CACHE.mkdir(parents=True, exist_ok=True)
+    partial = ROOTFS_TARBALL.with_suffix(".partial")
+    subprocess.run(["tar", "-C", str(root), "-cf", str(partial), "."], check=True)
+    partial.rename(ROOTFS_TARBALL)
+    log(f"Debian {DEBIAN_SUITE} root and its tarball took {time.monotonic() - started:.0f} s")
     return ROOTFS_TARBALL
 
 

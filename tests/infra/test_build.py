@@ -3,7 +3,7 @@ and its bytecode, and nothing from dev, test, the container server or the UI."""
 
 from __future__ import annotations
 
-import sys
+import re
 from pathlib import Path
 
 import pytest
@@ -23,8 +23,24 @@ REQUIRED = {
 }  # fmt: skip
 # The AWS services the code calls (see LAMBDA_BOTOCORE_SERVICES in make/infra.mk).
 AWS_SERVICES = {"dynamodb", "s3", "events", "sts", "secretsmanager"}
+# The interpreter of the template's default runtime (containers/python.sh finds or makes it).
+PYTHON_FOR = cfn.REPO / "containers" / "python.sh"
 # Unzipped Lambda limit is 250 MB; staying well under it keeps code download and cold start small.
 MAX_ARTIFACT_BYTES = 40 * 1024 * 1024
+
+
+def default_runtime_version() -> str:
+    runtime = cfn.load(cfn.ROOT_TEMPLATE)["Parameters"]["PythonRuntime"]["Default"]
+    return str(runtime).removeprefix("python")
+
+
+def test_the_build_defaults_to_the_template_runtime() -> None:
+    """make/infra.mk's LAMBDA_PYTHON_VERSION default is the template's PythonRuntime default:
+    sam build passes no runtime to the makefile build, so the two must agree."""
+    infra = (cfn.REPO / "make" / "infra.mk").read_text()
+    match = re.search(r"^LAMBDA_PYTHON_VERSION \?= (\S+)$", infra, re.MULTILINE)
+    assert match, "LAMBDA_PYTHON_VERSION default not found in make/infra.mk"
+    assert match.group(1) == default_runtime_version() == "3.13"
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +70,10 @@ def test_artifact_ships_unchecked_hash_bytecode(build_dir: Path, function: str) 
     package = build_dir / function / "orders"
     sources = sorted(package.rglob("*.py"))
     assert sources
+    # Written by the runtime's own interpreter version: any other version ignores them.
+    tag = "cpython-" + default_runtime_version().replace(".", "")
     for source in sources:
-        compiled = list((source.parent / "__pycache__").glob(f"{source.stem}.cpython-*.pyc"))
+        compiled = list((source.parent / "__pycache__").glob(f"{source.stem}.{tag}.pyc"))
         assert compiled, f"no bytecode for {source.relative_to(package)}"
         flags = int.from_bytes(compiled[0].read_bytes()[4:8], "little")
         # PEP 552: bit 0 = hash-based, bit 1 = check_source; unchecked-hash is 0b01.
@@ -76,7 +94,7 @@ def test_artifact_keeps_only_the_aws_models_it_calls(build_dir: Path) -> None:
         "print('ok')\n"
     )
     preamble = f"import sys; sys.path[:0] = [{str(artifact)!r}]\n"
-    proc = run([sys.executable, "-I", "-S", "-c", preamble + script])
+    proc = run([str(PYTHON_FOR), default_runtime_version(), "-I", "-S", "-c", preamble + script])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "ok"
 
@@ -85,3 +103,47 @@ def test_built_template_points_at_the_artifacts(build_dir: Path) -> None:
     built = cfn.load(build_dir / "template.yaml")
     for function in ("ApiFunction", "OutboxFunction"):
         assert built["Resources"][function]["Properties"]["CodeUri"] == function
+
+
+def test_artifact_runs_on_the_runtime_python(build_dir: Path) -> None:
+    """The handler imports on the runtime's interpreter with the artifact alone (binary wheels
+    for that version), and loads its bytecode instead of compiling: no module of the package
+    or its dependencies is compiled at import."""
+    artifact = build_dir / "ApiFunction"
+    script = (
+        f"import sys; sys.path[:0] = [{str(artifact)!r}]; sys.dont_write_bytecode = True\n"
+        "import importlib.machinery as m\n"
+        "compiled = []\n"
+        "original = m.SourceFileLoader.source_to_code\n"
+        "def counting(self, data, path, *a, **k):\n"
+        "    compiled.append(path)\n"
+        "    return original(self, data, path, *a, **k)\n"
+        "m.SourceFileLoader.source_to_code = counting\n"
+        "import orders.lambda_handler, pydantic_core, boto3\n"
+        "print(sys.version_info[0], sys.version_info[1])\n"
+        f"print([p for p in compiled if p.startswith({str(artifact)!r})])\n"
+    )
+    proc = run([str(PYTHON_FOR), default_runtime_version(), "-I", "-S", "-c", script])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    version, compiled = proc.stdout.strip().splitlines()
+    assert version.replace(" ", ".") == default_runtime_version()
+    assert compiled == "[]"
+
+
+def test_ci_runs_the_fast_tiers_on_the_default_runtime_too() -> None:
+    """make test runs on 3.11; the unit, integration and contract tiers also run on the
+    template's default runtime: a GitHub job in that Python's image, and .ci/py313 (in the
+    build's Debian root) from .ci/run."""
+    version = default_runtime_version()
+    workflow = cfn.load(cfn.REPO / ".github" / "workflows" / "ci.yml")
+    jobs = [j for j in workflow["jobs"].values() if j["container"].startswith(f"python:{version}-")]
+    assert len(jobs) == 1
+    commands = " ".join(step.get("run", "") for step in jobs[0]["steps"])
+    assert "pytest tests/unit tests/integration tests/contract" in commands
+    assert "\n.ci/py313\n" in (cfn.REPO / ".ci" / "run").read_text().replace(
+        "  .ci/py313", ".ci/py313"
+    )
+    assert version == "3.13"
+    assert (
+        "(tests/unit tests/integration tests/contract)" in (cfn.REPO / ".ci" / "py313").read_text()
+    )

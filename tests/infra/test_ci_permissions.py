@@ -150,6 +150,26 @@ def _unused(resource_type: str, feature: str, used_by: Predicate, *actions: str)
 
 UNUSED = [
     _unused(
+        "AWS::Lambda::Alias",
+        "CodeDeploy traffic shifting (SAM DeploymentPreference -> UpdatePolicy "
+        "CodeDeployLambdaAliasUpdate); AutoPublishAlias moves the alias at once",
+        uses_key("CodeDeployLambdaAliasUpdate"),
+        "codedeploy:CreateDeployment", "codedeploy:GetDeployment", "codedeploy:GetDeploymentConfig",
+        "codedeploy:GetDeploymentGroup", "codedeploy:StopDeployment",
+    ),
+    _unused(
+        "AWS::Lambda::Alias",
+        "provisioned concurrency on the alias (ProvisionedConcurrencyConfig)",
+        uses_key("ProvisionedConcurrencyConfig"),
+        "lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig",
+    ),
+    _unused(
+        "AWS::Lambda::Version",
+        "provisioned concurrency on a version (ProvisionedConcurrencyConfig)",
+        uses_key("ProvisionedConcurrencyConfig"),
+        "lambda:PutProvisionedConcurrencyConfig",
+    ),
+    _unused(
         "AWS::DynamoDB::Table",
         "import from S3 (ImportSourceSpecification): item writes, S3 reads, import logs",
         uses_key("ImportSourceSpecification"),

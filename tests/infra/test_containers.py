@@ -28,7 +28,7 @@ CONTAINERS = cfn.REPO / "containers"
 DOCKERFILES = sorted(CONTAINERS.glob("*/Dockerfile"))
 API_CMD = ["uvicorn", "orders.app:create_app", "--factory"]
 # The official slim image both Dockerfiles default to (BASE_IMAGE); CI passes a local one.
-OFFICIAL_BASE = "python:3.11.14-slim-bookworm"
+OFFICIAL_BASE = "python:3.13.13-slim-trixie"
 
 
 def instructions(path: Path) -> list[tuple[str, str]]:

@@ -252,7 +252,8 @@ def test_both_splits_api_by_weight_between_the_tasks_and_the_function(
     }
     assert groups == {"ApiTargetGroup": "FargateWeight", "LambdaTargetGroup": "LambdaWeight"}
     passed = stacks["root"]["Resources"]["FargateStack"]["Properties"]["Parameters"]
-    assert passed["LambdaFunctionArn"] == {"Fn::GetAtt": ["ApiFunction", "Arn"]}
+    # The alias `live` (AutoPublishAlias): the published, SnapStart-restored version.
+    assert passed["LambdaFunctionArn"] == {"Ref": "ApiFunctionAliaslive"}
     split = cfn.load(cfn.ROOT_TEMPLATE)["Mappings"]["TrafficSplit"]
     allowed = cfn.load(cfn.ROOT_TEMPLATE)["Parameters"]["FargateTrafficPercent"]["AllowedValues"]
     assert sorted(int(k) for k in split) == sorted(allowed)

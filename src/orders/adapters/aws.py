@@ -8,7 +8,7 @@ request needing no AWS call (health, docs) should not pay it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import boto3
@@ -43,13 +43,33 @@ def botocore_config(settings: Settings) -> Config:
 
 def build_clients(settings: Settings, session: boto3.session.Session | None = None) -> AwsClients:
     """One client per service. AWS_ENDPOINT_URL (the local emulator) is read by the SDK itself."""
-    import boto3
     from botocore.config import Config
 
-    session = session or boto3.session.Session()
+    session = session or new_session()
     config = botocore_config(settings)
     return AwsClients(
         dynamodb=session.client("dynamodb", config=config),
         s3=session.client("s3", config=config.merge(Config(signature_version="s3v4"))),
         events=session.client("events", config=config),
     )
+
+
+# The service models botocore loaded (its loader caches them per instance), shared by the
+# sessions new_session makes.
+_loader: Any = None
+
+
+def new_session() -> boto3.session.Session:
+    """A boto3 session of its own (credentials, clients, connections) sharing one loader of
+    service models: a client built after a SnapStart restore reads no model files
+    (orders.snapstart), while nothing else of the snapshot's session is shared."""
+    import boto3
+    import botocore.session
+
+    global _loader
+    core = botocore.session.get_session()
+    if _loader is None:
+        _loader = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _loader)
+    return boto3.session.Session(botocore_session=core)
