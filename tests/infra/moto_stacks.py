@@ -106,7 +106,12 @@ UNMODELLED: dict[str, str] = {
     "AWS::ServiceDiscovery::Service": "Cloud Map: no moto model",
     "AWS::IAM::OIDCProvider": "GitHub's OIDC provider (ci.yaml): no moto model",
     "AWS::Lambda::EventInvokeConfig": "async invoke settings: no moto model",
+    "AWS::Lambda::Alias": "the alias `live` the API invokes: no moto CloudFormation model",
 }
+
+
+# Left out, yet invoked by others: what refers to one of these gets its function instead.
+QUALIFIERS = {"AWS::Lambda::Alias"}
 
 
 # Nested stacks of template.yaml the harness does not deploy, and why.
@@ -297,6 +302,13 @@ def for_moto(template: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str
     unknown = {resources[name]["Type"] for name in dropped} - set(UNMODELLED)
     if unknown:
         raise DeployError(f"moto cannot create {sorted(unknown)}: add them to UNMODELLED or adapt")
+    # An alias moto cannot create stands for its function: what invokes the
+    # alias (the HTTP API's permissions, the ALB's Lambda target) gets the function itself.
+    qualified = {
+        name: resources[name]["Properties"]["FunctionName"]
+        for name in dropped
+        if resources[name]["Type"] in QUALIFIERS
+    }
     for name in dropped:
         del resources[name]
     for resource in resources.values():
@@ -311,6 +323,12 @@ def for_moto(template: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str
     stand_ins = {
         name: (lambda attribute, name=name: _placeholder(name, attribute)) for name in dropped
     }
+    stand_ins.update(
+        {
+            name: (lambda attribute, fn=ref["Ref"]: {"Fn::GetAtt": [fn, attribute or "Arn"]})
+            for name, ref in qualified.items()
+        }
+    )
     template = replace_references(template, stand_ins)
     template = _derive_attributes(template)
     buses = {n for n, r in resources.items() if r["Type"] == "AWS::Events::EventBus"}
@@ -391,6 +409,8 @@ class Stack:
     not_deployed: dict[str, str] = field(default_factory=dict)
     # logical ids the harness created through the API (PROVISIONED), and their types
     provisioned: dict[str, str] = field(default_factory=dict)
+    # left-out aliases and versions -> the logical id of the function they stand for
+    stand_for: dict[str, str] = field(default_factory=dict)
     status: str = ""
     raw: Any = None
 
@@ -464,6 +484,11 @@ class Cloud:
             if conditions.get(template["Resources"][n].get("Condition"), True)
         }
         stack.not_deployed = left_out
+        stack.stand_for = {
+            n: template["Resources"][n]["Properties"]["FunctionName"]["Ref"]
+            for n, kind in left_out.items()
+            if kind in QUALIFIERS
+        }
         for logical, (resource_type, arn) in provisioned.items():
             stack.resources[logical] = arn
             stack.provisioned[logical] = resource_type
@@ -754,6 +779,12 @@ class RootDeployment:
                     )
                 for logical in stack.not_deployed:
                     found[logical] = lambda attribute, n=logical: _placeholder(n, attribute)
+                for logical, function in stack.stand_for.items():
+                    # Ref of an alias is its ARN: the (unqualified) function's, here.
+                    name = stack.resources[function]
+                    found[logical] = lambda attribute, name=name: (
+                        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+                    )
             else:
                 found[node] = lambda attribute, s=stack, n=node: _output(s, n, attribute)
         return found

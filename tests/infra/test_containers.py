@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from devstack.ports import free_port
+from tests import tokens
 from tests.infra import cfn
 from tests.infra.tooling import run, tool
 
@@ -219,6 +220,8 @@ def test_api_cmd_serves_health_against_moto(
         "ORDERS_BUCKET_NAME": moto_data_plane["BucketName"],
         "ORDERS_EVENT_BUS_NAME": moto_data_plane["EventBusName"],
         "ORDERS_KMS_KEY_ID": moto_data_plane["KmsKeyArn"],
+        # The task gets the pool's issuer and clients (template); health needs no token.
+        **tokens.auth_env(),
         "ORDERS_TRACING_ENABLED": "false",
         "ORDERS_REQUEST_TIMEOUT_SECONDS": "30",
         "POWERTOOLS_SERVICE_NAME": "orders",
