@@ -218,8 +218,9 @@ def test_fields_are_checked_with_the_apis_own_limits(ui, api):
     at = open_tab(ui().run(), "New order")
     assert create_button(at).disabled
     # The inputs take no more than the API does.
-    assert new_order_widget(at, "product").proto.max_chars == (
-        limits["properties"]["product"]["maxLength"]
+    assert (
+        new_order_widget(at, "product").proto.max_chars
+        == (limits["properties"]["product"]["maxLength"])
     )
     assert new_order_widget(at, "note").proto.max_chars == 500
 
