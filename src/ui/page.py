@@ -13,9 +13,11 @@ import streamlit as st
 from ui.client import ApiError, ApiUnavailable, OrdersClient
 from ui.config import load_settings
 from ui.schema import Schema
+from ui.url import adopt_url, write_url
 from ui.views.common import (
     NO_SIGN_IN,
     OFFLINE,
+    ORDER_ID,
     VIEW,
     VIEWS,
     SignedOut,
@@ -26,7 +28,7 @@ from ui.views.common import (
 )
 from ui.views.new_order import render_new_order
 from ui.views.order_detail import render_detail
-from ui.views.orders_list import render_orders
+from ui.views.orders_list import PAGING, list_place, render_orders
 from ui.views.sidebar import check_health, render_sidebar
 from ui.views.signin import current_session
 
@@ -66,6 +68,17 @@ def _reconnect(api: OrdersClient) -> None:
     )
 
 
+def _write_place() -> None:
+    """The open view's place into the URL: a link to it brings a person back here."""
+    view = st.session_state.get(VIEW, VIEWS[0])
+    place: dict[str, str | None] = {"view": view}
+    if view == VIEWS[0]:
+        place.update(list_place())
+    elif view == VIEWS[2]:
+        place["order"] = (st.session_state.get(ORDER_ID) or "").strip()
+    write_url(place)
+
+
 def main() -> None:
     """One run of the page: every click and every typed value runs this again."""
     st.set_page_config(page_title="Orders", page_icon=":material/inventory_2:", layout="wide")
@@ -83,7 +96,8 @@ def main() -> None:
         _reconnect(api)
     schema = _schema(api)
     statuses = list(schema.statuses) if schema else []
-    orders_view, new_view, detail_view = st.tabs(list(VIEWS), key=VIEW, bind="query-params")
+    adopt_url(VIEWS, PAGING)
+    orders_view, new_view, detail_view = st.tabs(list(VIEWS), key=VIEW, on_change="rerun")
     try:
         if orders_view.open:
             with orders_view:
@@ -94,6 +108,7 @@ def main() -> None:
         if detail_view.open:
             with detail_view:
                 render_detail(api, settings.max_upload_mb, session)
+        _write_place()
     except SignedOut:
         if session is None:
             st.error(NO_SIGN_IN)

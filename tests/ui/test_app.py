@@ -242,8 +242,7 @@ def test_fields_are_checked_with_the_apis_own_limits(ui, api):
 
 def open_detail(ui, order_id: str) -> AppTest:  # type: ignore[no-untyped-def]
     at = ui()
-    at.session_state["view"] = "Order detail"
-    at.session_state["order"] = order_id
+    at.query_params.update({"view": "Order detail", "order": order_id})
     return at.run()
 
 

@@ -102,7 +102,6 @@ def render_detail(api: OrdersClient, max_upload_mb: int, session: Session | None
             "Order id",
             key=ORDER_ID,
             placeholder="pick one in the Orders list, or paste its id",
-            bind="query-params",
             persist_state="session",
             max_chars=64,
         )

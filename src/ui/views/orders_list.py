@@ -50,8 +50,9 @@ def _paging(query: Query) -> dict[str, Any]:
     """
     state: dict[str, Any] | None = st.session_state.get(PAGING)
     if state is None or state["query"] != query:
+        fresh = state is None
         state = {"query": query, "cursors": [None], "offset": 0}
-        if st.session_state.get(PAGING) is None:
+        if fresh:
             cursor = st.query_params.get("cursor")
             page = st.query_params.get("page", "1")
             if cursor and page.isdigit() and int(page) > 1:
@@ -60,14 +61,19 @@ def _paging(query: Query) -> dict[str, Any]:
     return state
 
 
-def _sync_url(state: dict[str, Any]) -> None:
-    page = len(state["cursors"]) + state["offset"]
-    if page > 1 and state["cursors"][-1]:
-        st.query_params["page"] = str(page)
-        st.query_params["cursor"] = state["cursors"][-1]
-    else:
-        st.query_params.pop("page", None)
-        st.query_params.pop("cursor", None)
+def list_place() -> dict[str, str | None]:
+    """The list's part of the URL: its filters, and the page with its cursor."""
+    state: dict[str, Any] | None = st.session_state.get(PAGING)
+    place: dict[str, str | None] = {
+        STATUS: st.session_state.get(STATUS),
+        CUSTOMER: st.session_state.get(CUSTOMER),
+        SORT: st.session_state.get(SORT),
+    }
+    if state is not None:
+        page = len(state["cursors"]) + state["offset"]
+        if page > 1 and state["cursors"][-1]:
+            place["page"], place["cursor"] = str(page), state["cursors"][-1]
+    return place
 
 
 def _next_page(cursor: str) -> None:
@@ -114,7 +120,6 @@ def _filters(statuses: list[str], schema: Schema | None, session: Session | None
             "Customer starts with" if can_search else "Customer",
             key=CUSTOMER,
             placeholder="any customer",
-            bind="query-params",
             persist_state="session",
             # Search as you type (after a pause) where the API can search by prefix.
             live="400ms" if can_search else False,
@@ -131,7 +136,6 @@ def _filters(statuses: list[str], schema: Schema | None, session: Session | None
             key=SORT,
             default="created",
             required=True,
-            bind="query-params",
             persist_state="session",
             disabled=offline,
         )
@@ -176,7 +180,6 @@ def render_orders(
             page, stale = last[1], True
     if page is not None and not stale:
         st.session_state[LAST] = ((query, state["cursors"][-1]), page)
-    _sync_url(state)
     if page is None:
         st.info("The list will show here when the orders service answers again.")
         return

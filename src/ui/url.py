@@ -1,0 +1,61 @@
+"""The page's place in the URL: view, filters, page and order id (issue 16, item 9).
+
+Each run ends by writing the place into `st.query_params` when it changed (Streamlit
+pushes a history entry, so Back works). Each run starts by comparing the URL with what
+this session wrote last: when they differ (a first visit with a link, Back or Forward,
+an edited address), the URL wins and its values go into the widgets' state before the
+widgets are drawn.
+
+Why not the widgets' own `bind="query-params"`: measured on Streamlit 1.67, a value
+set from code (a click on a row opening the order) did not reach the URL when the bound
+widget had not been drawn yet, and the list's filters vanished from the URL once the
+page number was also written there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+WRITTEN = "url_written"
+# URL parameter -> its value when absent. Each is also the widget's session-state key.
+DEFAULTS: dict[str, str] = {"view": "Orders", "status": "any", "customer": "", "order": ""}
+OPTIONAL = ("sort",)
+# Changed with the list's filters: its paging restarts from the URL's page and cursor.
+PAGING_KEYS = ("page", "cursor")
+
+
+def adopt_url(views: tuple[str, ...], paging_key: str) -> None:
+    """Before any widget: take the URL's values when it is not what this session wrote."""
+    current = st.query_params.to_dict()
+    if current == st.session_state.get(WRITTEN):
+        return
+    for key, default in DEFAULTS.items():
+        value = current.get(key, default)
+        if key == "view" and value not in views:
+            value = default
+        st.session_state[key] = value
+    for key in OPTIONAL:
+        if key in current:
+            st.session_state[key] = current[key]
+        else:
+            st.session_state.pop(key, None)
+    # The list rebuilds its paging from the URL's page and cursor.
+    st.session_state.pop(paging_key, None)
+    st.session_state[WRITTEN] = current
+
+
+def write_url(place: Mapping[str, str | None]) -> None:
+    """Put `place` in the URL (values equal to their default are left out)."""
+    desired = {
+        key: str(value)
+        for key, value in place.items()
+        if value not in (None, "") and value != DEFAULTS.get(key)
+    }
+    if desired != st.query_params.to_dict():
+        st.query_params.from_dict(desired)
+    st.session_state[WRITTEN] = desired
