@@ -56,6 +56,8 @@ def write_url(place: Mapping[str, str | None]) -> None:
         for key, value in place.items()
         if value not in (None, "") and value != DEFAULTS.get(key)
     }
-    if desired != st.query_params.to_dict():
-        st.query_params.from_dict(desired)
+    # Sent on every run, changed or not: a run that is interrupted (a newer click or a
+    # pause in typing starts another) loses its messages, and the browser would keep
+    # an old address. The browser adds a history entry only when the address changes.
+    st.query_params.from_dict(desired)
     st.session_state[WRITTEN] = desired

@@ -143,6 +143,10 @@ def test_a_link_opens_the_order_and_the_url_follows_the_filters(ui, new_order):
     assert at.text_input(key="customer").value == customer
     assert at.selectbox(key="status").value == "pending"
     assert list(at.dataframe[0].value["Order"]) == [order["id"]]
+    # And the other way: what the user picks goes into the URL.
+    at.selectbox(key="status").select("any").run()
+    assert not at.exception
+    assert at.query_params == {"customer": customer}
 
 
 # -- New order ------------------------------------------------------------------------

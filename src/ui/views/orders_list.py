@@ -109,7 +109,6 @@ def _filters(statuses: list[str], schema: Schema | None, session: Session | None
         "Status",
         [ANY, *statuses],
         key=STATUS,
-        bind="query-params",
         persist_state="session",
         disabled=offline,
     )
