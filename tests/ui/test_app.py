@@ -405,3 +405,37 @@ def test_the_api_going_away_mid_session_is_said_plainly(ui, monkeypatch):
     assert not at.exception
     assert "API down" in "\n".join(m.value for m in at.sidebar.markdown)
     assert "Reconnecting" in at.warning[0].value
+
+
+# -- issue 16 items 7 and 10 against this branch's API ----------------------------------
+
+
+def test_without_prefix_search_or_sort_in_the_api_the_list_degrades_quietly(ui, new_order, api):
+    """Item 7 needs the ui-api branch; until its API offers them, no dead controls."""
+    params = {
+        p["name"]
+        for p in api.get("/openapi.json").json()["paths"]["/api/orders"]["get"]["parameters"]
+    }
+    customer = unique("degrade")
+    new_order(customer=customer)
+    at = ui().run()
+    at.text_input(key="customer").input(customer).run()
+
+    if "sort" not in params:
+        assert not at.segmented_control
+    if "customer_prefix" not in params:
+        assert at.text_input(key="customer").label == "Customer"
+    assert "last page" in texts(at)
+
+
+def test_the_list_shows_status_badges_and_one_way_to_open(ui, new_order):
+    """Item 10: the status is a coloured badge column, pinned first; no 'Open' buttons."""
+    customer = unique("badge")
+    new_order(customer=customer)
+    at = ui().run()
+    at.text_input(key="customer").input(customer).run()
+
+    table = at.dataframe[0]
+    assert [list(s) for s in table.value["Status"]] == [["pending"]]
+    assert next(iter(table.value.columns)) == "Status"
+    assert not [b for b in at.button if b.label == "Open"]

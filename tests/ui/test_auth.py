@@ -77,3 +77,10 @@ def test_a_missing_secret_is_said_without_details(pool):
         broken.sign_in("acme", "Pass-word-1234")
 
     assert "could not read its client secret" in caught.value.message
+
+
+def test_the_token_is_refreshed_two_minutes_before_it_expires(pool):
+    session = pool.sign_in("acme", "Pass-word-1234")
+
+    assert not session.needs_refresh(now=session.expires_at - 121)
+    assert session.needs_refresh(now=session.expires_at - 119)

@@ -215,7 +215,7 @@ def _table(page: OrderPage) -> None:
                 options=list(STATUS_COLORS),
                 color=list(STATUS_COLORS.values()),
                 pinned=True,
-                width="small",
+                width=110,  # "confirmed" whole, and still narrow at 420 px
             ),
             "Customer": st.column_config.TextColumn("Customer", width="medium"),
             "Product": st.column_config.TextColumn("Product", width="medium"),
