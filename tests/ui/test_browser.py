@@ -104,7 +104,9 @@ def settle(page: Page) -> None:
     """Wait until Streamlit has finished the script run and drawn its tables."""
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
     for grid in page.locator('[data-testid="stDataFrame"]').all():
-        grid.locator("canvas").first.wait_for()
+        # A grid of the view just left can linger hidden for a moment: only wait for shown ones.
+        if grid.is_visible():
+            grid.locator("canvas").first.wait_for(state="attached")
     page.wait_for_timeout(300)  # the grids paint their canvas one frame later
 
 
