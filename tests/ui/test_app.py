@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from devstack.ports import free_port
@@ -439,3 +441,39 @@ def test_the_list_shows_status_badges_and_one_way_to_open(ui, new_order):
     assert [list(s) for s in table.value["Status"]] == [["pending"]]
     assert next(iter(table.value.columns)) == "Status"
     assert not [b for b in at.button if b.label == "Open"]
+
+
+# -- issue 16 items 4 and 8 with the ui-api branch's API (skipped until it is merged) ----
+
+
+def test_an_ordinary_filename_is_kept_as_typed(ui, new_order, api):
+    name = "invoice 2026 #17.pdf"
+    schema = api.get("/openapi.json").json()["components"]["schemas"]["AttachmentCreate"]
+    pattern = schema["properties"]["filename"].get("pattern")
+    if pattern and not re.search(pattern, name):
+        pytest.skip("needs the ui-api branch: this API still refuses ordinary file names")
+    order = new_order()
+    at = open_detail(ui, order["id"])
+
+    at.file_uploader[0].set_value((name, b"%PDF-1.4\n", "application/pdf")).run()
+
+    assert not at.exception
+    files = at.dataframe[0].value
+    assert list(files["File"]) == [name]
+    response = httpx.get(files["Download"][0], timeout=10)
+    assert response.status_code == 200
+    assert "invoice 2026" in response.headers.get("content-disposition", "")
+
+
+def test_events_say_who_changed_what(ui, new_order, api):
+    order = new_order()
+    api.put(f"/orders/{order['id']}/status", json={"status": "confirmed", "version": 1})
+    items = api.get(f"/orders/{order['id']}/events").json()["items"]
+    if "actor" not in items[-1]:
+        pytest.skip("needs the ui-api branch: this API's events carry no actor")
+
+    at = open_detail(ui, order["id"])
+
+    events = at.dataframe[0].value
+    assert list(events["Change"])[-1] == "pending -> confirmed"
+    assert list(events["By"])[-1] == (items[-1]["actor"] or "")

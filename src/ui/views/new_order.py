@@ -187,4 +187,4 @@ def render_new_order(api: OrdersClient, schema: Schema | None, session: Session 
         if offline:
             st.caption("Your draft is kept. Create comes back when the service answers.")
         elif invalid:
-            st.caption("Fill in the customer and product to create the order.")
+            st.caption("Create order is available once every field is valid.")
