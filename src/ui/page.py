@@ -120,5 +120,8 @@ def main() -> None:
         try:
             show_error(exc)
         except SignedOut:
+            if session is None:
+                st.error(NO_SIGN_IN)
+                return
             sign_out("Your session has ended. Sign in again to continue.")
             st.rerun()

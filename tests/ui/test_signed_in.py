@@ -108,3 +108,15 @@ def test_a_403_says_the_user_may_not(serve, signed_in, monkeypatch):
     assert "auth_session" in at.session_state
     assert "may not do that" in at.error[0].value
     assert "Signed in as **operator** (operator)" in [m.value for m in at.sidebar.markdown]
+
+
+def test_without_sign_in_configured_a_401_says_so(serve, monkeypatch):
+    url, handler = serve(401)
+    monkeypatch.delenv("ORDERS_UI_COGNITO_CLIENT_ID", raising=False)
+    monkeypatch.setenv("ORDERS_API_URL", url)
+
+    at = AppTest.from_file(str(APP), default_timeout=15).run()
+
+    assert not at.exception
+    assert "sign-in is not configured" in at.error[0].value
+    assert handler.seen_tokens == [None]
