@@ -6,6 +6,9 @@ REFRESH_TOKEN_AUTH shortly before it expires. When the client has a secret, the 
 is read from Secrets Manager by ARN (never from the environment) and used for
 SECRET_HASH. The endpoint comes from AWS_ENDPOINT_URL locally (the SDK reads it itself).
 
+boto3 is imported only when sign-in is configured: the UI image installs the `ui`
+extra of pyproject.toml, which needs boto3 only for sign-in.
+
 The token's claims (`username`, `cognito:groups`) are read without verifying the
 signature: only to decide what to show. The API verifies every token it is sent.
 """
@@ -21,10 +24,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
 if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
 OPERATOR_GROUP = "operators"
@@ -92,6 +93,8 @@ class Authenticator:
         cognito: Any = None,
         secrets: SecretsManagerClient | None = None,
     ) -> None:
+        import boto3  # only with sign-in configured (see the module docstring)
+
         self.client_id = client_id
         self._secret_arn = secret_arn
         # No mypy-boto3-cognito-idp stubs in the project's dependencies: typed as Any.
@@ -103,6 +106,9 @@ class Authenticator:
         if not self._secret_arn:
             return None
         if self._client_secret is None:
+            import boto3
+            from botocore.exceptions import BotoCoreError, ClientError
+
             secrets: SecretsManagerClient = self._secrets or boto3.client("secretsmanager")
             try:
                 value = secrets.get_secret_value(SecretId=self._secret_arn)["SecretString"]
@@ -121,6 +127,8 @@ class Authenticator:
         return more
 
     def sign_in(self, username: str, password: str) -> Session:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         username = username.strip()
         if not username or not password:
             raise SignInFailed("Enter your username and password.")
@@ -143,6 +151,8 @@ class Authenticator:
         return _session(answer["AuthenticationResult"], refresh_token=None)
 
     def refresh(self, session: Session) -> Session:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         if not session.refresh_token:
             raise SignInFailed("Your session has expired. Sign in again.")
         try:
