@@ -12,6 +12,7 @@ S3 answers in XML, so its refusals are `UploadRejected`.
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from dataclasses import dataclass, field
@@ -63,6 +64,15 @@ class ApiError(Exception):
     def is_conflict(self) -> bool:
         return self.status == 409
 
+    @property
+    def field_errors(self) -> dict[str, str]:
+        """A 422's `errors` list as {field: message} (the API names each bad field)."""
+        found: dict[str, str] = {}
+        for item in self.body.get("errors", ()) or ():
+            if isinstance(item, dict) and "field" in item:
+                found.setdefault(str(item["field"]), str(item.get("message", "invalid")))
+        return found
+
 
 class UploadRejected(Exception):
     """S3 refused the presigned POST (too big, wrong type, expired, ...)."""
@@ -107,6 +117,8 @@ class Order:
 class OrderPage:
     items: list[Order]
     next_cursor: str | None
+    # Only from an API that says whether more pages follow (None: it does not say).
+    has_more: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +164,11 @@ class Event:
     published_at: str | None
     bus_event_id: str | None
     detail: dict[str, Any] = field(default_factory=dict)
+    # What changed and who did it, from an API that reports them (None otherwise).
+    at: str | None = None
+    from_status: str | None = None
+    to_status: str | None = None
+    actor: str | None = None
 
     @property
     def published(self) -> bool:
@@ -166,6 +183,10 @@ class Event:
             published_at=data.get("published_at"),
             bus_event_id=data.get("bus_event_id"),
             detail=dict(data.get("detail") or {}),
+            at=_opt_str(data.get("at")),
+            from_status=_opt_str(data.get("from_status")),
+            to_status=_opt_str(data.get("to_status")),
+            actor=_opt_str(data.get("actor")),
         )
 
 
@@ -204,6 +225,7 @@ class OrdersClient:
             headers={"Accept": "application/json, application/problem+json"},
             transport=transport,
         )
+        self._token: str | None = None
         # Uploads and downloads go to S3, not the API: no base URL, a longer read timeout.
         self._storage = httpx.Client(
             timeout=httpx.Timeout(max(timeout, 30.0), connect=5.0), transport=storage_transport
@@ -212,6 +234,16 @@ class OrdersClient:
     def close(self) -> None:
         self._http.close()
         self._storage.close()
+
+    def authorized(self, access_token: str | None) -> OrdersClient:
+        """This client for one signed-in person: the same connection pools, their token.
+
+        The pools are shared by every session of the process; the token is not: each
+        script run binds its own session's token to a shallow copy.
+        """
+        bound = copy.copy(self)
+        bound._token = access_token
+        return bound
 
     # -- meta -------------------------------------------------------------------------
 
@@ -232,12 +264,14 @@ class OrdersClient:
             checks={str(k): str(v) for k, v in body["checks"].items()},
         )
 
-    def statuses(self) -> list[str]:
-        """The order statuses, in lifecycle order, as the API's OpenAPI document names them.
+    def openapi(self) -> dict[str, Any]:
+        """The API's OpenAPI document: its statuses and field limits, so the UI never
+        disagrees with it (see ui.schema)."""
+        return self._json("GET", "/openapi.json")
 
-        Read from the API rather than written down here, so the UI never disagrees with it.
-        """
-        schema = self._json("GET", "/openapi.json")
+    def statuses(self) -> list[str]:
+        """The order statuses, in lifecycle order, as the API's OpenAPI document names them."""
+        schema = self.openapi()
         enum = schema.get("components", {}).get("schemas", {}).get("OrderStatus", {}).get("enum")
         return [str(s) for s in enum] if isinstance(enum, list) else []
 
@@ -248,6 +282,8 @@ class OrdersClient:
         *,
         status: str | None = None,
         customer: str | None = None,
+        customer_prefix: str | None = None,
+        sort: str | None = None,
         limit: int = 20,
         cursor: str | None = None,
     ) -> OrderPage:
@@ -256,12 +292,18 @@ class OrdersClient:
             params["status"] = status
         if customer:
             params["customer"] = customer
+        if customer_prefix:
+            params["customer_prefix"] = customer_prefix
+        if sort:
+            params["sort"] = sort
         if cursor:
             params["cursor"] = cursor
         body = self._json("GET", "/orders", params=params)
+        has_more = body.get("has_more")
         return OrderPage(
             items=[Order.from_json(item) for item in body["items"]],
             next_cursor=body.get("next_cursor"),
+            has_more=has_more if isinstance(has_more, bool) else None,
         )
 
     def get_order(self, order_id: str) -> Order:
@@ -367,6 +409,11 @@ class OrdersClient:
     # -- plumbing ---------------------------------------------------------------------
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self._token:
+            kwargs["headers"] = {
+                **kwargs.get("headers", {}),
+                "Authorization": f"Bearer {self._token}",
+            }
         try:
             return self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -404,6 +451,10 @@ def _error(response: httpx.Response) -> ApiError:
     return ApiError(
         response.status_code, title=response.reason_phrase, detail=text or response.reason_phrase
     )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _reason(exc: httpx.HTTPError) -> str:

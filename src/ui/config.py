@@ -17,10 +17,15 @@ class UiSettings:
     api_url: str
     timeout_seconds: float
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
+    # Sign-in (issue 11): the user pool's UI client, and where its secret is kept.
+    cognito_client_id: str | None = None
+    cognito_client_secret_arn: str | None = None
 
 
 def load_settings() -> UiSettings:
-    """Settings from ORDERS_API_URL, ORDERS_API_TIMEOUT_SECONDS and ORDERS_UI_MAX_UPLOAD_MB.
+    """Settings from ORDERS_API_URL, ORDERS_API_TIMEOUT_SECONDS, ORDERS_UI_MAX_UPLOAD_MB,
+    ORDERS_UI_COGNITO_CLIENT_ID and ORDERS_UI_COGNITO_CLIENT_SECRET_ARN (an ARN or name in
+    Secrets Manager: the secret itself never comes from the environment).
 
     Read on every script run (it is cheap), so a changed environment needs no restart
     and tests can point one process at different APIs.
@@ -38,5 +43,11 @@ def load_settings() -> UiSettings:
     if max_upload <= 0:
         max_upload = DEFAULT_MAX_UPLOAD_MB
     return UiSettings(
-        api_url=api_url.rstrip("/"), timeout_seconds=timeout, max_upload_mb=max_upload
+        api_url=api_url.rstrip("/"),
+        timeout_seconds=timeout,
+        max_upload_mb=max_upload,
+        cognito_client_id=os.environ.get("ORDERS_UI_COGNITO_CLIENT_ID", "").strip() or None,
+        cognito_client_secret_arn=(
+            os.environ.get("ORDERS_UI_COGNITO_CLIENT_SECRET_ARN", "").strip() or None
+        ),
     )

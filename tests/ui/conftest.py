@@ -76,7 +76,7 @@ class Stack:
     service_env: dict[str, str]
 
 
-def _api_args(port: int) -> list[str]:
+def api_args(port: int) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", "orders.app:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
@@ -96,10 +96,10 @@ def stack() -> Iterator[Stack]:
     moto_args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)]
     with (
         background("moto", moto_args, _base_env()) as (moto_process, moto_log),
-        background("api", _api_args(api_port), env) as (api, api_log),
+        background("api", api_args(api_port), env) as (api, api_log),
         background(
             "api-degraded",
-            _api_args(degraded_port),
+            api_args(degraded_port),
             {**env, "ORDERS_BUCKET_NAME": "no-such-bucket"},
         ) as (degraded, degraded_log),
     ):
@@ -173,3 +173,59 @@ def publish_outbox(stack: Stack):  # type: ignore[no-untyped-def]
         assert done.returncode == 0, done.stdout + done.stderr
 
     return publish
+
+
+# -- sign-in (issue 11) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalPool:
+    """A Cognito user pool in the test's moto, shaped as the auth contract's local pool."""
+
+    pool_id: str
+    client_id: str
+    secret_arn: str
+    passwords: dict[str, str]
+
+    def ui_env(self, moto: str) -> dict[str, str]:
+        """What the UI process needs to sign people in against this pool."""
+        return {
+            "ORDERS_UI_COGNITO_CLIENT_ID": self.client_id,
+            "ORDERS_UI_COGNITO_CLIENT_SECRET_ARN": self.secret_arn,
+            "AWS_ENDPOINT_URL": moto,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+        }
+
+
+@pytest.fixture(scope="session")
+def ui_test_user_pool(stack: Stack) -> LocalPool:
+    """STAND-IN until the auth-local branch lands: devstack then provisions this pool
+    (`orders-local`, client `orders-ui`, group `operators`, users `acme` and `operator`)
+    in `make dev`, and this fixture is swapped for devstack's. Until then it creates the
+    same things in this test's moto through the cognito-idp API, with a client secret
+    kept in Secrets Manager (the UI reads it by ARN for SECRET_HASH)."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    cognito = session.client("cognito-idp", endpoint_url=stack.moto)
+    pool_id = cognito.create_user_pool(PoolName="orders-local")["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="orders-ui",
+        GenerateSecret=True,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]
+    secret_arn = session.client("secretsmanager", endpoint_url=stack.moto).create_secret(
+        Name="orders-ui-test-client-secret", SecretString=client["ClientSecret"]
+    )["ARN"]
+    cognito.create_group(UserPoolId=pool_id, GroupName="operators")
+    passwords = {"acme": "Acme-pass-1234", "operator": "Operator-pass-1234"}
+    for username, password in passwords.items():
+        cognito.admin_create_user(UserPoolId=pool_id, Username=username)
+        cognito.admin_set_user_password(
+            UserPoolId=pool_id, Username=username, Password=password, Permanent=True
+        )
+    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username="operator", GroupName="operators")
+    return LocalPool(pool_id, client["ClientId"], secret_arn, passwords)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from devstack.ports import free_port
+from ui.views.common import literal
 
 
 def texts(at: AppTest) -> str:
@@ -20,7 +23,7 @@ def texts(at: AppTest) -> str:
 
 def open_tab(at: AppTest, label: str) -> AppTest:
     """Switch tabs as a click does: the label goes into the tabs' session-state key."""
-    at.session_state["tab"] = label
+    at.session_state["view"] = label
     return at.run()
 
 
@@ -48,10 +51,12 @@ def test_api_down_is_said_plainly_not_as_a_traceback(ui):
 
     assert not at.exception
     assert "API down" in "\n".join(m.value for m in at.sidebar.markdown)
-    [error] = at.error
-    assert "is not answering" in error.value
-    assert "ORDERS_API_URL" in error.value
-    assert not at.tabs
+    [reconnecting] = at.warning
+    assert "Reconnecting" in reconnecting.value
+    # Words for a user, not for a developer.
+    assert "ORDERS_API_URL" not in texts(at)
+    # The views stay, read-only, with what they can show.
+    assert [t.label for t in at.tabs] == ["Orders", "New order", "Order detail"]
 
 
 def test_degraded_api_names_the_failing_dependency(ui, stack):
@@ -78,17 +83,17 @@ def test_list_filters_by_customer_and_status(ui, api, new_order):
     new_order(customer=unique("other"))
     at = ui().run()
 
-    at.text_input(key="filter_customer").input(customer).run()
+    at.text_input(key="customer").input(customer).run()
     table = at.dataframe[0].value
     assert set(table["Order"]) == {first["id"], second["id"]}
     assert set(table["Customer"]) == {customer}
 
-    at.selectbox(key="filter_status").select("confirmed").run()
+    at.selectbox(key="status").select("confirmed").run()
     table = at.dataframe[0].value
     assert list(table["Order"]) == [second["id"]]
-    assert list(table["Status"]) == ["confirmed"]
+    assert [list(s) for s in table["Status"]] == [["confirmed"]]
     # The status choices come from the API's OpenAPI document.
-    assert at.selectbox(key="filter_status").options == [
+    assert at.selectbox(key="status").options == [
         "any", "pending", "confirmed", "shipped", "delivered", "cancelled",
     ]  # fmt: skip
 
@@ -97,7 +102,7 @@ def test_list_pages_with_the_api_cursor(ui, new_order):
     customer = unique("pages")
     ids = [new_order(customer=customer)["id"] for _ in range(12)]
     at = ui().run()
-    at.text_input(key="filter_customer").input(customer).run()
+    at.text_input(key="customer").input(customer).run()
 
     first_page = list(at.dataframe[0].value["Order"])
     assert len(first_page) == 10
@@ -116,24 +121,34 @@ def test_list_pages_with_the_api_cursor(ui, new_order):
 
 def test_no_match_says_so(ui):
     at = ui().run()
-    at.text_input(key="filter_customer").input(unique("nobody")).run()
+    at.text_input(key="customer").input(unique("nobody")).run()
 
     assert not at.dataframe
     assert at.info[0].value == "No orders match."
 
 
-def test_open_an_order_from_the_list(ui, new_order):
-    customer = unique("open")
+def test_a_link_opens_the_order_and_the_url_follows_the_filters(ui, new_order):
+    """Item 9: the view, filters and order id are query parameters, both ways."""
+    customer = unique("link")
     order = new_order(customer=customer, product="gear")
-    at = ui().run()
-    at.text_input(key="filter_customer").input(customer).run()
+    at = ui()
+    at.query_params.update({"view": "Order detail", "order": order["id"]})
+    at.run()
 
-    at.selectbox(key="list_open_choice").select(order["id"])
-    at.button(key="list_open").click().run()
+    assert not at.exception
+    assert at.text_input(key="order").value == order["id"]
+    assert at.subheader[0].value == literal(f"gear for {customer}")
 
-    assert at.session_state["tab"] == "Order detail"
-    assert at.text_input(key="order_id").value == order["id"]
-    assert at.subheader[0].value == f"gear for {customer}"
+    at = ui()
+    at.query_params.update({"customer": customer, "status": "pending"})
+    at.run()
+    assert at.text_input(key="customer").value == customer
+    assert at.selectbox(key="status").value == "pending"
+    assert list(at.dataframe[0].value["Order"]) == [order["id"]]
+    # And the other way: what the user picks goes into the URL.
+    at.selectbox(key="status").select("any").run()
+    assert not at.exception
+    assert at.query_params == {"customer": customer}
 
 
 # -- New order ------------------------------------------------------------------------
@@ -147,6 +162,7 @@ def fill_new_order(at: AppTest, **values: object) -> AppTest:
             if str(w.key).startswith(f"new_order_{name}_")
         ]
         widget.set_value(value)
+    at.run()  # a field is checked when it is left: Create is enabled once all are valid
     [submit] = [b for b in at.button if b.label == "Create order"]
     submit.click()
     return at.run()
@@ -159,8 +175,8 @@ def test_create_an_order_and_land_on_it(ui, api):
     fill_new_order(at, customer=customer, product="sprocket", quantity=4, note="by Friday")
 
     assert not at.exception
-    assert at.session_state["tab"] == "Order detail"
-    order_id = at.text_input(key="order_id").value
+    assert at.session_state["view"] == "Order detail"
+    order_id = at.text_input(key="order").value
     stored = api.get(f"/orders/{order_id}").json()
     assert (stored["customer"], stored["product"], stored["quantity"], stored["note"]) == (
         customer, "sprocket", 4, "by Friday",
@@ -168,15 +184,18 @@ def test_create_an_order_and_land_on_it(ui, api):
     assert f"Order `{order_id}` created" in at.success[0].value
     # The form is fresh for the next order.
     at = open_tab(at, "New order")
-    assert all(not w.value for w in at.get("text_input"))
+    assert all(not w.value for w in at.get("text_input") if str(w.key).startswith("new_order_"))
 
 
 def test_a_second_click_on_the_same_form_creates_no_second_order(ui, api):
     customer = unique("twice")
     at = open_tab(ui().run(), "New order")
-    [submit] = [b for b in at.button if b.label == "Create order"]
+    new_order_widget(at, "customer").set_value(customer)
+    new_order_widget(at, "product").set_value("cog")
+    at.run()
+    submit = create_button(at)
 
-    fill_new_order(at, customer=customer, product="cog")
+    fill_new_order(at)
     # The same (stale) button once more, as a double click delivers it.
     submit.click()
     at.run()
@@ -185,15 +204,43 @@ def test_a_second_click_on_the_same_form_creates_no_second_order(ui, api):
     assert len(api.get("/orders", params={"customer": customer}).json()["items"]) == 1
 
 
-def test_the_api_names_the_bad_field(ui):
+def create_button(at: AppTest):  # type: ignore[no-untyped-def]
+    [submit] = [b for b in at.button if b.label == "Create order"]
+    return submit
+
+
+def new_order_widget(at: AppTest, name: str):  # type: ignore[no-untyped-def]
+    [widget] = [
+        w
+        for w in at.get("text_input") + at.get("text_area") + at.get("number_input")
+        if str(w.key).startswith(f"new_order_{name}_")
+    ]
+    return widget
+
+
+def test_fields_are_checked_with_the_apis_own_limits(ui, api):
+    """Item 3: the limits come from /api/openapi.json; Create waits for a valid form."""
+    limits = api.get("/openapi.json").json()["components"]["schemas"]["OrderCreate"]
     at = open_tab(ui().run(), "New order")
+    assert create_button(at).disabled
+    # The inputs take no more than the API does.
+    assert (
+        new_order_widget(at, "product").proto.max_chars
+        == (limits["properties"]["product"]["maxLength"])
+    )
+    assert new_order_widget(at, "note").proto.max_chars == 500
 
-    fill_new_order(at, customer="   ", product="cog")
+    new_order_widget(at, "customer").set_value("   ")
+    new_order_widget(at, "product").set_value("cog")
+    at.run()
+    assert "Enter a customer." in texts(at)
+    assert create_button(at).disabled
 
-    assert at.session_state["tab"] == "New order"
-    [error] = at.error
-    assert "customer" in error.value
-    assert "(422)" in error.value
+    new_order_widget(at, "customer").set_value("acme")
+    at.run()
+    assert "Enter a customer." not in texts(at)
+    assert not create_button(at).disabled
+    assert not at.error
 
 
 # -- Order detail: moves, 409, attachments, events ------------------------------------
@@ -201,8 +248,7 @@ def test_the_api_names_the_bad_field(ui):
 
 def open_detail(ui, order_id: str) -> AppTest:  # type: ignore[no-untyped-def]
     at = ui()
-    at.session_state["tab"] = "Order detail"
-    at.session_state["order_id"] = order_id
+    at.query_params.update({"view": "Order detail", "order": order_id})
     return at.run()
 
 
@@ -213,10 +259,10 @@ def move_labels(at: AppTest) -> list[str]:
 def test_only_allowed_moves_are_offered_through_to_delivered(ui, new_order):
     order = new_order()
     at = open_detail(ui, order["id"])
-    assert move_labels(at) == ["Mark confirmed", "Cancel order"]
+    assert move_labels(at) == ["Mark confirmed", "Cancel order…"]
 
     for label, then in [
-        ("Mark confirmed", ["Mark shipped", "Cancel order"]),
+        ("Mark confirmed", ["Mark shipped", "Cancel order…"]),
         ("Mark shipped", ["Mark delivered"]),
         ("Mark delivered", []),
     ]:
@@ -236,6 +282,13 @@ def test_cancel_sends_the_version_read(ui, new_order, api):
     at = open_detail(ui, order["id"])
 
     at.button(key="move_cancelled").click().run()
+    # Item 6: it asks first, and keeping the order changes nothing.
+    assert api.get(f"/orders/{order['id']}").json()["status"] == "pending"
+    at.button(key="cancel_keep").click().run()
+    assert api.get(f"/orders/{order['id']}").json()["status"] == "pending"
+
+    at.button(key="move_cancelled").click().run()
+    at.button(key="cancel_confirm").click().run()
 
     assert api.get(f"/orders/{order['id']}").json()["status"] == "cancelled"
     assert "cancelled" in at.success[0].value
@@ -257,10 +310,10 @@ def test_a_change_by_someone_else_shows_a_clear_409(ui, new_order, api):
 
     assert not at.exception
     [error] = at.error
-    assert "someone else changed this order" in error.value
+    assert "Someone else changed this order" in error.value
     # The page now shows what is true: confirmed, version 2, and the moves from there.
     assert "version 2" in texts(at)
-    assert move_labels(at) == ["Mark shipped", "Cancel order"]
+    assert move_labels(at) == ["Mark shipped", "Cancel order…"]
 
 
 def test_a_409_for_a_move_no_longer_allowed_is_clear(ui, new_order, api):
@@ -272,7 +325,7 @@ def test_a_409_for_a_move_no_longer_allowed_is_clear(ui, new_order, api):
     at.button(key="move_confirmed").click().run()
 
     [error] = at.error
-    assert error.value.startswith("**Conflict")
+    assert "not allowed now" in error.value or "Someone else changed" in error.value
     assert move_labels(at) == []
 
 
@@ -289,7 +342,6 @@ def test_malformed_order_id_gets_the_api_message(ui):
 
     assert not at.exception
     assert "Not found" in at.warning[0].value
-    assert "not-an-id" in at.warning[0].value
 
 
 def test_upload_then_download_an_attachment(ui, new_order):
@@ -302,10 +354,10 @@ def test_upload_then_download_an_attachment(ui, new_order):
     at.file_uploader[0].set_value(("packing-list.txt", b"12 boxes\n", "text/plain")).run()
 
     assert not at.exception
-    assert "Uploaded `packing-list.txt`" in at.success[0].value
-    [download] = at.link_button
-    assert download.value == "Download"
-    response = httpx.get(download.proto.url, timeout=10)
+    assert literal("Uploaded packing-list.txt") in at.success[0].value
+    files = at.dataframe[0].value
+    assert list(files["File"]) == ["packing-list.txt"]
+    response = httpx.get(files["Download"][0], timeout=10)
     assert response.status_code == 200
     assert response.content == b"12 boxes\n"
     # The uploader starts empty again.
@@ -319,8 +371,8 @@ def test_a_refused_attachment_says_why(ui, new_order):
     at.file_uploader[0].set_value(("tool.exe", b"MZ", "application/x-msdownload")).run()
 
     assert not at.exception
-    assert "not allowed" in at.error[0].value
-    assert not at.link_button
+    assert "refused this file" in at.error[0].value
+    assert "No attachments yet." in texts(at)
 
 
 def test_events_show_whether_the_bus_has_them(ui, new_order, api, publish_outbox):
@@ -330,6 +382,8 @@ def test_events_show_whether_the_bus_has_them(ui, new_order, api, publish_outbox
 
     events = at.dataframe[0].value
     assert list(events["Event"]) == ["OrderCreated", "OrderStatusChanged"]
+    # Item 8: what changed, from the event itself.
+    assert list(events["Change"]) == ["created as pending", "pending -> confirmed"]
     assert list(events["On the bus"]) == ["pending", "pending"]
     assert "2 pending" in texts(at)
 
@@ -338,7 +392,7 @@ def test_events_show_whether_the_bus_has_them(ui, new_order, api, publish_outbox
     at.button(key="reload_order").click().run()
 
     events = at.dataframe[0].value
-    assert all(state.startswith("published ") for state in events["On the bus"])
+    assert list(events["On the bus"]) == ["published", "published"]
     assert all(events["Bus event id"])
     assert "pending" not in texts(at)
 
@@ -352,4 +406,74 @@ def test_the_api_going_away_mid_session_is_said_plainly(ui, monkeypatch):
 
     assert not at.exception
     assert "API down" in "\n".join(m.value for m in at.sidebar.markdown)
-    assert "is not answering" in at.error[0].value
+    assert "Reconnecting" in at.warning[0].value
+
+
+# -- issue 16 items 7 and 10 against this branch's API ----------------------------------
+
+
+def test_without_prefix_search_or_sort_in_the_api_the_list_degrades_quietly(ui, new_order, api):
+    """Item 7 needs the ui-api branch; until its API offers them, no dead controls."""
+    params = {
+        p["name"]
+        for p in api.get("/openapi.json").json()["paths"]["/api/orders"]["get"]["parameters"]
+    }
+    customer = unique("degrade")
+    new_order(customer=customer)
+    at = ui().run()
+    at.text_input(key="customer").input(customer).run()
+
+    if "sort" not in params:
+        assert not at.segmented_control
+    if "customer_prefix" not in params:
+        assert at.text_input(key="customer").label == "Customer"
+    assert "last page" in texts(at)
+
+
+def test_the_list_shows_status_badges_and_one_way_to_open(ui, new_order):
+    """Item 10: the status is a coloured badge column, pinned first; no 'Open' buttons."""
+    customer = unique("badge")
+    new_order(customer=customer)
+    at = ui().run()
+    at.text_input(key="customer").input(customer).run()
+
+    table = at.dataframe[0]
+    assert [list(s) for s in table.value["Status"]] == [["pending"]]
+    assert next(iter(table.value.columns)) == "Status"
+    assert not [b for b in at.button if b.label == "Open"]
+
+
+# -- issue 16 items 4 and 8 with the ui-api branch's API (skipped until it is merged) ----
+
+
+def test_an_ordinary_filename_is_kept_as_typed(ui, new_order, api):
+    name = "invoice 2026 #17.pdf"
+    schema = api.get("/openapi.json").json()["components"]["schemas"]["AttachmentCreate"]
+    pattern = schema["properties"]["filename"].get("pattern")
+    if pattern and not re.search(pattern, name):
+        pytest.skip("needs the ui-api branch: this API still refuses ordinary file names")
+    order = new_order()
+    at = open_detail(ui, order["id"])
+
+    at.file_uploader[0].set_value((name, b"%PDF-1.4\n", "application/pdf")).run()
+
+    assert not at.exception
+    files = at.dataframe[0].value
+    assert list(files["File"]) == [name]
+    response = httpx.get(files["Download"][0], timeout=10)
+    assert response.status_code == 200
+    assert "invoice 2026" in response.headers.get("content-disposition", "")
+
+
+def test_events_say_who_changed_what(ui, new_order, api):
+    order = new_order()
+    api.put(f"/orders/{order['id']}/status", json={"status": "confirmed", "version": 1})
+    items = api.get(f"/orders/{order['id']}/events").json()["items"]
+    if "actor" not in items[-1]:
+        pytest.skip("needs the ui-api branch: this API's events carry no actor")
+
+    at = open_detail(ui, order["id"])
+
+    events = at.dataframe[0].value
+    assert list(events["Change"])[-1] == "pending -> confirmed"
+    assert list(events["By"])[-1] == (items[-1]["actor"] or "")

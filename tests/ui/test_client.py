@@ -218,3 +218,55 @@ def test_create_gives_up_waiting_after_the_limit():
         )
 
     assert 2 <= len(seen) <= 3
+
+
+# -- issue 11: the bearer token, per session ---------------------------------------------
+
+
+def test_a_bound_token_goes_on_every_call_and_the_shared_client_keeps_none():
+    shared, seen = client_answering(lambda r: httpx.Response(200, json={"items": []}))
+
+    shared.authorized("token-of-alice").events("a" * 32)
+    shared.authorized(None).events("a" * 32)
+    shared.events("a" * 32)
+
+    assert [r.headers.get("Authorization") for r in seen] == ["Bearer token-of-alice", None, None]
+
+
+# -- issue 16 items 7 and 8: the shapes the ui-api branch adds, and their absence --------
+
+
+def test_the_list_passes_prefix_and_sort_and_reads_has_more():
+    client, seen = client_answering(
+        lambda r: httpx.Response(
+            200, json={"items": [ORDER], "next_cursor": "c2", "has_more": True}
+        )
+    )
+
+    page = client.list_orders(customer_prefix="ac", sort="updated")
+
+    assert seen[0].url.params["customer_prefix"] == "ac"
+    assert seen[0].url.params["sort"] == "updated"
+    assert page.has_more is True
+
+
+def test_a_list_without_has_more_says_nothing_about_it():
+    client, _ = client_answering(
+        lambda r: httpx.Response(200, json={"items": [], "next_cursor": None})
+    )
+
+    assert client.list_orders().has_more is None
+
+
+def test_a_422_names_its_fields():
+    client, _ = client_answering(
+        lambda r: problem(
+            422, "validation-error", "customer: String should have at least 1 character",
+            errors=[{"field": "customer", "message": "String should have at least 1 character"}],
+        )
+    )  # fmt: skip
+
+    with pytest.raises(ApiError) as caught:
+        client.create_order(customer=" ", product="p", quantity=1, idempotency_key="k")
+
+    assert caught.value.field_errors == {"customer": "String should have at least 1 character"}

@@ -1,12 +1,17 @@
-"""The New order tab: one form, created once however many times it is submitted.
+"""The New order view: validated at each field with the API's own limits, created once.
 
-Each form instance has its own Idempotency-Key, and the form is replaced by a fresh
-one (fresh widgets, fresh key) only after the API confirmed the order. So a double
-click, or a retry after a timeout, sends the same key and body twice and the API
-returns the first order instead of creating a second one. (Streamlit may run the two
-clicks' callbacks at the same time; the client waits out the API's 409
-idempotency-in-progress and gets the first order back.) Checked in Chromium: double
-clicks on "Create order" made one order each time.
+The limits come from the API's OpenAPI document (ui.schema), not from copies here: the
+inputs refuse more characters than the API takes, each field says what is wrong next
+to it, and Create stays disabled until the form is valid. It is not an `st.form`, on
+purpose: a form sends its values only on submit, so it could neither check a field as
+it is left nor disable Create.
+
+The draft is kept for the whole session (switching views, an outage): the fields keep
+their values while hidden, and nothing is cleared until the API confirmed the order.
+
+Each draft has its own Idempotency-Key, replaced only after the API confirmed the
+order. So a double click, or a retry after a timeout, sends the same key and body
+twice and the API returns the first order instead of creating a second one.
 """
 
 from __future__ import annotations
@@ -17,14 +22,18 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from ui.client import ApiError, ApiUnavailable
-from ui.views.common import flash, flash_error, open_order, show_flash
+from ui.schema import FieldRules
+from ui.views.common import FIELD_NAMES, flash, flash_error, is_offline, open_order, show_flash
 
 if TYPE_CHECKING:
+    from ui.auth import Session
     from ui.client import OrdersClient
+    from ui.schema import Schema
 
 GENERATION = "new_order_generation"
 SEED = "new_order_key_seed"
 ROTATED = "new_order_rotated_keys"
+SERVER_ERRORS = "new_order_server_errors"
 
 
 def _field(name: str, generation: int) -> str:
@@ -32,9 +41,9 @@ def _field(name: str, generation: int) -> str:
 
 
 def _idempotency_key(generation: int) -> str:
-    """The form's key: a function of this session's seed and the form's generation.
+    """The draft's key: a function of this session's seed and the draft's generation.
 
-    Computed, not stored per form: the two clicks of a double click can run in two
+    Computed, not stored per draft: the two clicks of a double click can run in two
     script threads at once, and both must send the same key.
     """
     rotated: dict[int, str] = st.session_state.get(ROTATED, {})
@@ -44,50 +53,138 @@ def _idempotency_key(generation: int) -> str:
     return str(uuid.uuid5(seed, f"new-order-{generation}"))
 
 
-def _submit(api: OrdersClient, generation: int) -> None:
+def _values(generation: int, session: Session | None) -> dict[str, object]:
     state = st.session_state
-    note = str(state.get(_field("note", generation)) or "").strip()
+    customer = session.customer if session and session.customer else None
+    return {
+        "customer": customer or str(state.get(_field("customer", generation)) or ""),
+        "product": str(state.get(_field("product", generation)) or ""),
+        "quantity": state.get(_field("quantity", generation)),
+        "note": str(state.get(_field("note", generation)) or ""),
+    }
+
+
+def _submit(api: OrdersClient, generation: int, session: Session | None) -> None:
+    state = st.session_state
+    values = _values(generation, session)
+    note = str(values["note"]).strip()
+    state.pop(SERVER_ERRORS, None)
     try:
         created = api.create_order(
-            customer=str(state.get(_field("customer", generation)) or ""),
-            product=str(state.get(_field("product", generation)) or ""),
-            quantity=int(state.get(_field("quantity", generation)) or 0),
+            customer=str(values["customer"]).strip(),
+            product=str(values["product"]).strip(),
+            quantity=int(values["quantity"] or 0),  # type: ignore[call-overload]
             note=note or None,
             idempotency_key=_idempotency_key(generation),
         )
     except (ApiError, ApiUnavailable) as exc:
         if isinstance(exc, ApiError) and exc.kind == "idempotency-key-reused":
-            # An earlier submission of this form may have created an order before the body
-            # was edited; a new key lets this body through, and the message says what happened.
+            # An earlier submission of this draft may have created an order before it was
+            # edited; a new key lets this body through, and the message says what happened.
             state.setdefault(ROTATED, {})[generation] = str(uuid.uuid4())
+        if isinstance(exc, ApiError) and exc.field_errors:
+            # The API's words stay off the page; each field gets its own plain message.
+            state[SERVER_ERRORS] = {
+                f: f"The service did not accept this {FIELD_NAMES.get(f, f).lower()}."
+                for f in exc.field_errors
+            }
         flash_error("new", exc)
         return
     order = created.order
-    # A replay (double click, retry) says the same as the first answer: the flash queue
-    # drops the duplicate, and the detail tab opens again in case the other click's run
-    # was overtaken by this one before it could show it.
-    flash("detail", "success", f"Order `{order.id}` created for **{order.customer}**.")
-    # The key of this form stays: a late click on it must replay, not create again.
+    flash("detail", "success", f"Order `{order.id}` created.")
+    # The key of this draft stays: a late click on it must replay, not create again.
     state[GENERATION] = generation + 1
     open_order(order.id)
 
 
-def render_new_order(api: OrdersClient) -> None:
+def _problem(name: str, rules: FieldRules, value: object) -> str | None:
+    label = FIELD_NAMES[name].lower()
+    if name == "quantity":
+        number = value if isinstance(value, int | float) else None
+        return rules.check_number(number, label)
+    return rules.check_text(str(value), label)
+
+
+def render_new_order(api: OrdersClient, schema: Schema | None, session: Session | None) -> None:
     show_flash("new")
+    offline = is_offline()
     generation: int = st.session_state.setdefault(GENERATION, 0)
     st.session_state.setdefault(SEED, str(uuid.uuid4()))
-    with st.form(f"new_order_{generation}", border=True):
+    values = _values(generation, session)
+    server_errors: dict[str, str] = st.session_state.get(SERVER_ERRORS, {})
+    rules = {name: schema.rules(name) if schema else FieldRules() for name in FIELD_NAMES}
+    problems = {name: _problem(name, rules[name], values[name]) for name in FIELD_NAMES}
+    touched = {
+        name
+        for name in FIELD_NAMES
+        if st.session_state.get(_field(name, generation)) not in (None, "")
+    }
+
+    def say(name: str) -> None:
+        # A field says what is wrong once it has a value (an empty form is not an error).
+        message = problems[name] if name in touched else None
+        message = message or server_errors.get(name)
+        if message:
+            st.caption(f":red[{message}]")
+
+    with st.container(border=True):
         left, right = st.columns(2)
-        left.text_input("Customer", key=_field("customer", generation), placeholder="acme-corp")
-        right.text_input("Product", key=_field("product", generation), placeholder="widget")
+        with left:
+            if session is not None and session.customer is not None:
+                st.caption("Customer")
+                st.text(session.customer)
+            else:
+                st.text_input(
+                    "Customer",
+                    key=_field("customer", generation),
+                    placeholder="acme-corp",
+                    max_chars=rules["customer"].max_length,
+                    persist_state="session",
+                    disabled=offline,
+                )
+                say("customer")
+        with right:
+            st.text_input(
+                "Product",
+                key=_field("product", generation),
+                placeholder="widget",
+                max_chars=rules["product"].max_length,
+                persist_state="session",
+                disabled=offline,
+            )
+            say("product")
+        quantity = rules["quantity"]
         st.number_input(
-            "Quantity", min_value=1, value=1, step=1, key=_field("quantity", generation)
+            "Quantity",
+            min_value=quantity.minimum,
+            max_value=quantity.maximum,
+            value=quantity.minimum or 1,
+            step=1,
+            key=_field("quantity", generation),
+            persist_state="session",
+            disabled=offline,
         )
-        st.text_area("Note (optional)", key=_field("note", generation), height=80)
-        st.form_submit_button(
+        say("quantity")
+        st.text_area(
+            "Note (optional)",
+            key=_field("note", generation),
+            height=80,
+            max_chars=rules["note"].max_length,
+            persist_state="session",
+            disabled=offline,
+        )
+        say("note")
+        invalid = any(problems.values())
+        st.button(
             "Create order",
             type="primary",
             icon=":material/add:",
             on_click=_submit,
-            args=(api, generation),
+            args=(api, generation, session),
+            disabled=invalid or offline,
+            key=f"new_order_create_{generation}",
         )
+        if offline:
+            st.caption("Your draft is kept. Create comes back when the service answers.")
+        elif invalid:
+            st.caption("Create order is available once every field is valid.")

@@ -1,35 +1,96 @@
-"""The Orders tab: filter by status and customer, page through with the API's cursor."""
+"""The Orders view: filter, sort and page through with the API's cursor.
+
+The filters are widgets bound to the URL (`?status=...&customer=...`) and kept for the
+whole session, so opening an order and coming back, Back, reload and a shared link all
+show the same list. The page is in the URL too (`page`, `cursor`). The cursors seen are
+kept with the filters they belong to: a cursor is only ever sent with its own query, so
+a changed filter starts again at page 1 instead of drawing a 400.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from ui.views.common import open_order, show_flash
+from ui.client import ApiError, ApiUnavailable
+from ui.views.common import flash_error, is_offline, open_order, show_flash
+from ui.views.styles import STATUS_COLORS, when
 
 if TYPE_CHECKING:
-    from ui.client import OrdersClient
+    from ui.auth import Session
+    from ui.client import OrderPage, OrdersClient
+    from ui.schema import Schema
 
 PAGE_SIZE = 10
 ANY = "any"
-# Cursors of the pages seen so far: [None (first page), cursor of page 2, ...].
-PAGES = "list_pages"
-PAGE_IDS = "list_page_ids"
+PAGING = "list_paging"
+LAST = "list_last"
 TABLE = "orders_table"
+PAGE_IDS = "list_page_ids"
+STATUS = "status"
+CUSTOMER = "customer"
+SORT = "sort"
+SORTS = {"created": "Newest first", "updated": "Recently updated"}
 
 
-def _restart_paging() -> None:
-    st.session_state[PAGES] = [None]
+@dataclass(frozen=True, slots=True)
+class Query:
+    status: str | None
+    customer: str | None
+    sort: str | None
+
+
+def _paging(query: Query) -> dict[str, Any]:
+    """Cursors of the pages seen for `query`: [None (page 1), cursor of page 2, ...].
+
+    Started from the URL on a reload or a shared link (page N with its cursor: Previous
+    then goes back to page 1, whose cursor is the only other one known).
+    """
+    state: dict[str, Any] | None = st.session_state.get(PAGING)
+    if state is None or state["query"] != query:
+        fresh = state is None
+        state = {"query": query, "cursors": [None], "offset": 0}
+        if fresh:
+            cursor = st.query_params.get("cursor")
+            page = st.query_params.get("page", "1")
+            if cursor and page.isdigit() and int(page) > 1:
+                state = {"query": query, "cursors": [None, cursor], "offset": int(page) - 2}
+        st.session_state[PAGING] = state
+    return state
+
+
+def list_place() -> dict[str, str | None]:
+    """The list's part of the URL: its filters, and the page with its cursor."""
+    state: dict[str, Any] | None = st.session_state.get(PAGING)
+    place: dict[str, str | None] = {
+        STATUS: st.session_state.get(STATUS),
+        CUSTOMER: st.session_state.get(CUSTOMER),
+        SORT: st.session_state.get(SORT),
+    }
+    if state is not None:
+        page = len(state["cursors"]) + state["offset"]
+        if page > 1 and state["cursors"][-1]:
+            place["page"], place["cursor"] = str(page), state["cursors"][-1]
+    return place
 
 
 def _next_page(cursor: str) -> None:
-    st.session_state[PAGES].append(cursor)
+    st.session_state[PAGING]["cursors"].append(cursor)
 
 
 def _previous_page() -> None:
-    if len(st.session_state[PAGES]) > 1:
-        st.session_state[PAGES].pop()
+    state = st.session_state[PAGING]
+    if len(state["cursors"]) > 1:
+        state["cursors"].pop()
+    if len(state["cursors"]) == 1:
+        state["offset"] = 0
+
+
+def _first_page() -> None:
+    state = st.session_state[PAGING]
+    state["cursors"], state["offset"] = [None], 0
 
 
 def _open_selected_row() -> None:
@@ -39,81 +100,156 @@ def _open_selected_row() -> None:
         open_order(ids[rows[0]])
 
 
-def _open_chosen() -> None:
-    chosen = st.session_state.get("list_open_choice")
-    if chosen:
-        open_order(chosen)
-
-
-def render_orders(api: OrdersClient, statuses: list[str]) -> None:
-    show_flash("list")
-    st.session_state.setdefault(PAGES, [None])
+def _filters(statuses: list[str], schema: Schema | None, session: Session | None) -> Query:
+    offline = is_offline()
+    can_search = schema is not None and "customer_prefix" in schema.list_params
+    can_sort = schema is not None and "sort" in schema.list_params
     left, right = st.columns([1, 2])
     status = left.selectbox(
-        "Status", [ANY, *statuses], key="filter_status", on_change=_restart_paging
+        "Status",
+        [ANY, *statuses],
+        key=STATUS,
+        persist_state="session",
+        disabled=offline,
     )
-    customer = right.text_input(
-        "Customer", key="filter_customer", placeholder="any customer", on_change=_restart_paging
-    )
-    pages: list[str | None] = st.session_state[PAGES]
-    page = api.list_orders(
-        status=None if status == ANY else status,
-        customer=customer.strip() or None,
-        limit=PAGE_SIZE,
-        cursor=pages[-1],
-    )
-    st.session_state[PAGE_IDS] = [o.id for o in page.items]
-    if not page.items:
-        st.info("No orders match." if len(pages) == 1 else "No more orders.")
-    else:
-        st.dataframe(
-            [
-                {
-                    "Order": o.id,
-                    "Customer": o.customer,
-                    "Product": o.product,
-                    "Qty": o.quantity,
-                    "Status": o.status,
-                    "Version": o.version,
-                    "Updated": o.updated_at[:19].replace("T", " "),
-                }
-                for o in page.items
-            ],
-            hide_index=True,
-            width="stretch",
-            key=TABLE,
-            on_select=_open_selected_row,
-            selection_mode="single-row",
+    customer: str | None = None
+    if session is None or session.is_operator:
+        # Customers see only their own orders (the API enforces it): no customer filter.
+        typed = right.text_input(
+            "Customer starts with" if can_search else "Customer",
+            key=CUSTOMER,
+            placeholder="any customer",
+            persist_state="session",
+            # Search as you type (after a pause) where the API can search by prefix.
+            live="400ms" if can_search else False,
+            max_chars=schema.rules("customer").max_length if schema else None,
+            disabled=offline,
         )
+        customer = (typed or "").strip() or None
+    sort: str | None = None
+    if can_sort:
+        sort = st.segmented_control(
+            "Sort",
+            list(SORTS),
+            format_func=SORTS.__getitem__,
+            key=SORT,
+            default="created",
+            required=True,
+            persist_state="session",
+            disabled=offline,
+        )
+    # The grid's hover toolbar sits above its top edge: keep it off the filters.
+    st.space("small")
+    return Query(status=None if status == ANY else status, customer=customer, sort=sort)
+
+
+def _fetch(api: OrdersClient, query: Query, cursor: str | None, prefix: bool) -> OrderPage:
+    return api.list_orders(
+        status=query.status,
+        customer=None if prefix else query.customer,
+        customer_prefix=query.customer if prefix else None,
+        sort=query.sort,
+        limit=PAGE_SIZE,
+        cursor=cursor,
+    )
+
+
+def render_orders(
+    api: OrdersClient, statuses: list[str], schema: Schema | None, session: Session | None
+) -> None:
+    show_flash("list")
+    query = _filters(statuses, schema, session)
+    state = _paging(query)
+    prefix = schema is not None and "customer_prefix" in schema.list_params
+    page: OrderPage | None = None
+    stale = False
+    try:
+        page = _fetch(api, query, state["cursors"][-1], prefix)
+    except ApiError as exc:
+        if exc.status != 400 or state["cursors"][-1] is None:
+            raise
+        # A cursor from another query (an old link): page 1 of this one, and say so.
+        flash_error("list", exc)
+        _first_page()
+        st.rerun()
+    except ApiUnavailable as exc:
+        flash_error("list", exc)
+        last = st.session_state.get(LAST)
+        if last is not None and last[0] == (query, state["cursors"][-1]):
+            page, stale = last[1], True
+    if page is not None and not stale:
+        st.session_state[LAST] = ((query, state["cursors"][-1]), page)
+    if page is None:
+        st.info("The list will show here when the orders service answers again.")
+        return
+    _table(page)
+    _pager(page, state, stale)
+
+
+def _table(page: OrderPage) -> None:
+    if not page.items:
+        st.info("No orders match.")
+        return
+    st.session_state[PAGE_IDS] = [o.id for o in page.items]
+    st.dataframe(
+        [
+            {
+                "Status": [o.status],
+                "Customer": o.customer,
+                "Product": o.product,
+                "Qty": o.quantity,
+                "Updated": when(o.updated_at),
+                "Order": o.id,
+            }
+            for o in page.items
+        ],
+        hide_index=True,
+        width="stretch",
+        key=TABLE,
+        on_select=_open_selected_row,
+        selection_mode="single-row",
+        # Status first and pinned: on a narrow screen it stays in view while the rest scrolls.
+        column_config={
+            "Status": st.column_config.MultiselectColumn(
+                "Status",
+                options=list(STATUS_COLORS),
+                color=list(STATUS_COLORS.values()),
+                pinned=True,
+                width=110,  # "confirmed" whole, and still narrow at 420 px
+            ),
+            "Customer": st.column_config.TextColumn("Customer", width="medium"),
+            "Product": st.column_config.TextColumn("Product", width="medium"),
+            "Qty": st.column_config.NumberColumn("Qty", width="small"),
+            "Order": st.column_config.TextColumn("Order id", width="small"),
+        },
+        alt="Orders: select a row to open the order",
+    )
+
+
+def _pager(page: OrderPage, state: dict[str, Any], stale: bool) -> None:
+    number = len(state["cursors"]) + state["offset"]
+    more = page.has_more if page.has_more is not None else page.next_cursor is not None
     with st.container(
         horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"
     ):
         st.button(
             "Previous page",
             icon=":material/arrow_back:",
-            disabled=len(pages) == 1,
+            disabled=stale or len(state["cursors"]) == 1,
             on_click=_previous_page,
             key="list_previous",
         )
         count = f"{len(page.items)} order" + ("" if len(page.items) == 1 else "s")
-        st.caption(f"Page {len(pages)} · {count} · select a row to open it")
+        tail = "more follow" if more else "last page"
+        st.caption(f"Page {number} · {count} · {tail} · select a row to open it")
         st.button(
             "Next page",
             icon=":material/arrow_forward:",
             icon_position="right",
-            disabled=page.next_cursor is None,
+            disabled=stale or not more or page.next_cursor is None,
             on_click=_next_page,
             args=(page.next_cursor,),
             key="list_next",
         )
-    if page.items:
-        labels = {o.id: f"{o.id[:8]} · {o.customer} · {o.product} · {o.status}" for o in page.items}
-        with st.container(horizontal=True, vertical_alignment="bottom"):
-            st.selectbox(
-                "Open an order",
-                list(labels),
-                format_func=labels.__getitem__,
-                key="list_open_choice",
-                width=420,
-            )
-            st.button("Open", key="list_open", on_click=_open_chosen)
+    if stale:
+        st.caption("Showing the last list received, read-only, until the service answers.")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from ui.client import ApiError, ApiUnavailable, OrdersClient, Readiness
-from ui.views.common import get_client
+from ui.views.common import SESSION, get_client, literal
+
+if TYPE_CHECKING:
+    from ui.auth import Session
 
 # Readiness calls DynamoDB, S3 and EventBridge: once per 10 s is plenty for a badge.
 READINESS_TTL_SECONDS = 10
@@ -31,6 +35,11 @@ def _refresh() -> None:
     _readiness.clear()
 
 
+def _sign_out() -> None:
+    """Forget the tokens: nothing of them stays in this session."""
+    st.session_state.pop(SESSION, None)
+
+
 def check_health(api: OrdersClient) -> Health:
     """Liveness (/api/health) first: if the process does not answer, readiness is moot."""
     try:
@@ -49,11 +58,15 @@ def check_health(api: OrdersClient) -> Health:
     return Health("degraded", f"{names} unavailable", readiness.failing)
 
 
-def render_sidebar(api: OrdersClient) -> Health:
-    """Draw the sidebar and return the health it found, so the page can skip dead views."""
+def render_sidebar(api: OrdersClient, session: Session | None) -> Health:
+    """Draw the sidebar and return the health it found."""
     health = check_health(api)
     with st.sidebar:
         st.title(":material/inventory_2: Orders")
+        if session is not None:
+            role = "operator" if session.is_operator else "customer"
+            st.markdown(f"Signed in as **{literal(session.username)}** ({role})")
+            st.button("Sign out", icon=":material/logout:", key="sign_out", on_click=_sign_out)
         if health.state == "ok":
             st.badge("API ok", icon=":material/check_circle:", color="green")
         elif health.state == "degraded":
@@ -63,7 +76,7 @@ def render_sidebar(api: OrdersClient) -> Health:
             if not health.failing:
                 st.caption(health.message)
         else:
-            st.badge("API down", icon=":material/error:", color="red")
+            st.badge("API down: reconnecting", icon=":material/sync:", color="red")
             st.caption(health.message)
         st.caption(f"API: `{api.base_url}`")
         st.button(

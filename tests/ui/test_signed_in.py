@@ -1,0 +1,122 @@
+"""A signed-in session meets an API that refuses it: 401 back to sign-in, 403 in plain words.
+
+The API on this branch has no auth yet (auth-app adds it), so a small stand-in API on
+loopback answers health and readiness and refuses the orders with the status under test.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.ui.conftest import APP
+from ui.auth import Session
+
+
+def refusing_api(status: int) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        seen_tokens: list[str | None] = []
+
+        def do_GET(self) -> None:
+            if self.path.startswith("/api/health"):
+                self._send(200, {"status": "ok"})
+            elif self.path.startswith("/api/ready"):
+                self._send(200, {"status": "ok", "checks": {}})
+            elif self.path.startswith("/api/openapi.json"):
+                self._send(200, {"components": {"schemas": {}}, "paths": {}})
+            else:
+                Handler.seen_tokens.append(self.headers.get("Authorization"))
+                title = "Unauthorized" if status == 401 else "Forbidden"
+                self._send(status, {"type": "about:blank", "title": title, "status": status,
+                                    "detail": "token rejected"})  # fmt: skip
+
+        def _send(self, code: int, body: object) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def serve():  # type: ignore[no-untyped-def]
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(status: int) -> tuple[str, type[BaseHTTPRequestHandler]]:
+        handler = refusing_api(status)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}", handler
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture
+def signed_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Sign-in is configured; the session below is already signed in, so Cognito is not asked.
+    monkeypatch.setenv("ORDERS_UI_COGNITO_CLIENT_ID", "ui-client")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+def app(monkeypatch: pytest.MonkeyPatch, url: str) -> AppTest:
+    monkeypatch.setenv("ORDERS_API_URL", url)
+    at = AppTest.from_file(str(APP), default_timeout=15)
+    at.session_state["auth_session"] = Session(
+        access_token="header.eyJ1c2VybmFtZSI6Im9wZXJhdG9yIn0.sig",
+        refresh_token="refresh",
+        expires_at=time.time() + 3600,
+        username="operator",
+        groups=frozenset({"operators"}),
+    )
+    return at
+
+
+def test_a_401_returns_to_sign_in_with_a_plain_message(serve, signed_in, monkeypatch):
+    url, handler = serve(401)
+
+    at = app(monkeypatch, url).run()
+
+    assert not at.exception
+    assert "auth_session" not in at.session_state
+    assert [e.value for e in at.error] == ["Your session has ended. Sign in again to continue."]
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert handler.seen_tokens[0] == "Bearer header.eyJ1c2VybmFtZSI6Im9wZXJhdG9yIn0.sig"
+
+
+def test_a_403_says_the_user_may_not(serve, signed_in, monkeypatch):
+    url, _ = serve(403)
+
+    at = app(monkeypatch, url).run()
+
+    assert not at.exception
+    assert "auth_session" in at.session_state
+    assert "may not do that" in at.error[0].value
+    assert "Signed in as **operator** (operator)" in [m.value for m in at.sidebar.markdown]
+
+
+def test_without_sign_in_configured_a_401_says_so(serve, monkeypatch):
+    url, handler = serve(401)
+    monkeypatch.delenv("ORDERS_UI_COGNITO_CLIENT_ID", raising=False)
+    monkeypatch.setenv("ORDERS_API_URL", url)
+
+    at = AppTest.from_file(str(APP), default_timeout=15).run()
+
+    assert not at.exception
+    assert "sign-in is not configured" in at.error[0].value
+    assert handler.seen_tokens == [None]

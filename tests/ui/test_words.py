@@ -1,0 +1,92 @@
+"""What the UI says, and how user text is shown: pure functions, no Streamlit runtime."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ui.client import ApiError, ApiUnavailable
+from ui.schema import Schema
+from ui.views.common import SignedOut, describe, literal
+from ui.views.styles import when
+
+
+def test_problems_are_said_in_plain_words_without_codes_or_field_paths():
+    error = ApiError(
+        422,
+        type="urn:orders:problem:validation-error",
+        detail="customer: String should have at least 1 character",
+        body={"errors": [{"field": "customer", "message": "String should have..."}]},
+    )
+
+    level, message = describe(error)
+
+    assert level == "error"
+    assert "Customer" in message
+    assert "422" not in message
+    assert "String should" not in message
+    assert "urn:" not in message
+
+
+def test_403_says_the_user_may_not_and_401_signs_out():
+    assert "may not do that" in describe(ApiError(403, type="about:blank"))[1]
+    with pytest.raises(SignedOut):
+        describe(ApiError(401, type="about:blank"))
+
+
+def test_an_outage_is_reconnecting_not_an_env_var():
+    level, message = describe(ApiUnavailable("http://x", "timed out"))
+
+    assert level == "warning"
+    assert "ORDERS_API_URL" not in message
+    assert "Reconnecting" in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["acme_corp *vip*", "widget :red[x]", "# heading", "[a](http://evil.example)", "$x$ `y` <b>"],
+)
+def test_literal_escapes_every_markdown_character(text):
+    escaped = literal(text)
+
+    # Every ASCII punctuation character is backslash-escaped, and nothing else changes.
+    assert escaped.replace("\\", "") == text.replace("\\", "")
+    assert all(escaped[i - 1] == "\\" for i, c in enumerate(escaped) if c in "*_[]:#`$<>()")
+
+
+def test_times_are_shown_in_the_viewers_zone_with_its_name():
+    assert when("2026-11-30T18:05:00+00:00", ZoneInfo("Europe/Berlin")) == "2026-11-30 19:05:00 CET"
+    assert when("2026-07-01T12:00:00+02:00", UTC) == "2026-07-01 10:00:00 UTC"
+
+
+def test_the_limits_come_from_the_openapi_document():
+    document = {
+        "components": {
+            "schemas": {
+                "OrderStatus": {"enum": ["pending", "paid"]},
+                "OrderCreate": {
+                    "required": ["customer", "quantity"],
+                    "properties": {
+                        "customer": {"type": "string", "minLength": 1, "maxLength": 7},
+                        "quantity": {"type": "integer", "exclusiveMinimum": 0, "maximum": 9},
+                        "note": {"anyOf": [{"type": "string", "maxLength": 3}, {"type": "null"}]},
+                    },
+                },
+            }
+        },
+        "paths": {"/api/orders": {"get": {"parameters": [{"name": "customer_prefix"}]}}},
+    }
+
+    schema = Schema.from_openapi(document)
+
+    assert schema.statuses == ("pending", "paid")
+    assert schema.rules("customer").max_length == 7
+    assert schema.rules("customer").check_text("  ", "customer") == "Enter a customer."
+    assert "at most 7" in (schema.rules("customer").check_text("x" * 8, "customer") or "")
+    assert schema.rules("quantity").minimum == 1
+    assert schema.rules("quantity").check_number(10, "quantity") == "The quantity can be at most 9."
+    assert schema.rules("note").max_length == 3
+    assert schema.rules("note").check_text("", "note") is None
+    assert "customer_prefix" in schema.list_params
