@@ -14,6 +14,7 @@ from ui.client import ApiError, ApiUnavailable, OrdersClient
 from ui.config import load_settings
 from ui.schema import Schema
 from ui.url import adopt_url, write_url
+from ui.views.advisor import render_advisor
 from ui.views.common import (
     NO_SIGN_IN,
     OFFLINE,
@@ -97,7 +98,9 @@ def main() -> None:
     schema = _schema(api)
     statuses = list(schema.statuses) if schema else []
     adopt_url(VIEWS, PAGING)
-    orders_view, new_view, detail_view = st.tabs(list(VIEWS), key=VIEW, on_change="rerun")
+    orders_view, new_view, detail_view, advisor_view = st.tabs(
+        list(VIEWS), key=VIEW, on_change="rerun"
+    )
     try:
         if orders_view.open:
             with orders_view:
@@ -108,6 +111,9 @@ def main() -> None:
         if detail_view.open:
             with detail_view:
                 render_detail(api, settings.max_upload_mb, session)
+        if advisor_view.open:
+            with advisor_view:
+                render_advisor()
         _write_place()
     except SignedOut:
         if session is None:

@@ -200,32 +200,11 @@ class LocalPool:
 
 
 @pytest.fixture(scope="session")
-def ui_test_user_pool(stack: Stack) -> LocalPool:
-    """STAND-IN until the auth-local branch lands: devstack then provisions this pool
-    (`orders-local`, client `orders-ui`, group `operators`, users `acme` and `operator`)
-    in `make dev`, and this fixture is swapped for devstack's. Until then it creates the
-    same things in this test's moto through the cognito-idp API, with a client secret
-    kept in Secrets Manager (the UI reads it by ARN for SECRET_HASH)."""
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
-    cognito = session.client("cognito-idp", endpoint_url=stack.moto)
-    pool_id = cognito.create_user_pool(PoolName="orders-local")["UserPool"]["Id"]
-    client = cognito.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName="orders-ui",
-        GenerateSecret=True,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]
-    secret_arn = session.client("secretsmanager", endpoint_url=stack.moto).create_secret(
-        Name="orders-ui-test-client-secret", SecretString=client["ClientSecret"]
-    )["ARN"]
-    cognito.create_group(UserPoolId=pool_id, GroupName="operators")
-    passwords = {"acme": "Acme-pass-1234", "operator": "Operator-pass-1234"}
-    for username, password in passwords.items():
-        cognito.admin_create_user(UserPoolId=pool_id, Username=username)
-        cognito.admin_set_user_password(
-            UserPoolId=pool_id, Username=username, Password=password, Permanent=True
-        )
-    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username="operator", GroupName="operators")
-    return LocalPool(pool_id, client["ClientId"], secret_arn, passwords)
+def ui_test_user_pool(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> LocalPool:
+    """The pool `make dev` provisions (devstack.identity_provision: `orders-local`, client
+    `orders-ui` with its secret in Secrets Manager, group `operators`, users `acme` and
+    `operator`), created the same way in this test's moto."""
+    from devstack.identity_provision import provision
+
+    made, passwords = provision(stack.moto, KMS_ALIAS, tmp_path_factory.mktemp("identity"))
+    return LocalPool(made.pool_id, made.ui_client_id, made.ui_client_secret_arn, passwords)

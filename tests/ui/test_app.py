@@ -43,7 +43,7 @@ def test_sidebar_shows_a_healthy_api_and_its_url(ui, api_url):
     )
     assert "API ok" in sidebar
     assert api_url in sidebar
-    assert [t.label for t in at.tabs] == ["Orders", "New order", "Order detail"]
+    assert [t.label for t in at.tabs] == ["Orders", "New order", "Order detail", "Advisor"]
 
 
 def test_api_down_is_said_plainly_not_as_a_traceback(ui):
@@ -56,7 +56,7 @@ def test_api_down_is_said_plainly_not_as_a_traceback(ui):
     # Words for a user, not for a developer.
     assert "ORDERS_API_URL" not in texts(at)
     # The views stay, read-only, with what they can show.
-    assert [t.label for t in at.tabs] == ["Orders", "New order", "Order detail"]
+    assert [t.label for t in at.tabs] == ["Orders", "New order", "Order detail", "Advisor"]
 
 
 def test_degraded_api_names_the_failing_dependency(ui, stack):
@@ -69,7 +69,7 @@ def test_degraded_api_names_the_failing_dependency(ui, stack):
     assert "API degraded" in sidebar
     assert "**s3**" in sidebar
     # Degraded is not down: the orders still show.
-    assert [t.label for t in at.tabs] == ["Orders", "New order", "Order detail"]
+    assert [t.label for t in at.tabs] == ["Orders", "New order", "Order detail", "Advisor"]
 
 
 # -- Orders: filter and pages ---------------------------------------------------------

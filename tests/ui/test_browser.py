@@ -484,3 +484,29 @@ def test_a_wrong_password_is_refused_plainly(signin_url: str, browser):
     sign_in(page, "operator", "not-the-password")
     expect(page.get_by_text("Wrong username or password.")).to_be_visible()
     expect(page.get_by_role("tab")).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_the_advisor_tab_renders_its_advice_and_plot(
+    streamlit_url: str, browser, request: pytest.FixtureRequest
+):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page = new_page(browser)
+    page.goto(f"{streamlit_url}/?view=Advisor")
+    settle(page)
+    page.get_by_role("tab", name="Advisor").click()
+    expect(page.get_by_text("Recommendation: lambda")).to_be_visible()
+    expect(page.get_by_text("make deploy TARGET=lambda")).to_be_visible()
+    # vega-embed draws the plot (canvas or svg) in Streamlit's chart element: a real size.
+    chart = page.locator("[data-testid*='VegaLite'] canvas, [data-testid*='VegaLite'] svg").first
+    expect(chart).to_be_visible()
+    box = chart.bounding_box()
+    assert box is not None
+    assert box["width"] > 300
+    assert box["height"] > 150
+    field = page.get_by_label("Mean requests per second")
+    field.fill("100")
+    field.press("Enter")
+    expect(page.get_by_text("Recommendation: fargate")).to_be_visible()
+    shot(page, request, "advisor")

@@ -22,7 +22,8 @@ SIGN_IN_MESSAGE = "signin_message"
 VIEW_ORDERS = "Orders"
 VIEW_NEW = "New order"
 VIEW_DETAIL = "Order detail"
-VIEWS = (VIEW_ORDERS, VIEW_NEW, VIEW_DETAIL)
+VIEW_ADVISOR = "Advisor"
+VIEWS = (VIEW_ORDERS, VIEW_NEW, VIEW_DETAIL, VIEW_ADVISOR)
 
 Level = Literal["success", "info", "warning", "error"]
 Scope = Literal["list", "new", "detail"]

@@ -17,6 +17,7 @@ twice and the API returns the first order instead of creating a second one.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -113,6 +114,9 @@ def render_new_order(api: OrdersClient, schema: Schema | None, session: Session 
     values = _values(generation, session)
     server_errors: dict[str, str] = st.session_state.get(SERVER_ERRORS, {})
     rules = {name: schema.rules(name) if schema else FieldRules() for name in FIELD_NAMES}
+    # The API takes a customer's own name from the token, so `customer` is optional in its
+    # schema; anyone else (an operator, or no sign-in) must name one (422 customer-required).
+    rules["customer"] = replace(rules["customer"], required=True)
     problems = {name: _problem(name, rules[name], values[name]) for name in FIELD_NAMES}
     touched = {
         name

@@ -67,7 +67,8 @@ def list_place() -> dict[str, str | None]:
     place: dict[str, str | None] = {
         STATUS: st.session_state.get(STATUS),
         CUSTOMER: st.session_state.get(CUSTOMER),
-        SORT: st.session_state.get(SORT),
+        # The API's default order (newest created first) needs no word in a link.
+        SORT: None if st.session_state.get(SORT) == "created" else st.session_state.get(SORT),
     }
     if state is not None:
         page = len(state["cursors"]) + state["offset"]
