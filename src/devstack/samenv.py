@@ -64,7 +64,10 @@ def render(
     if identity is not None:
         auth = api_env(identity)
         auth["ORDERS_AUTH_JWKS_URL"] = jwks_url_for(endpoint_url, identity.pool_id)
-        document["ApiFunction"].update(auth)
+        # Every function: the template's Globals give them all the issuer, and the service's
+        # settings (one Settings for every entry point) require it.
+        for variables_of_function in document.values():
+            variables_of_function.update(auth)
     return document
 
 

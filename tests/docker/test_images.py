@@ -145,7 +145,13 @@ def test_build_context_is_only_what_the_images_copy(base_image: str) -> None:
     finally:
         subprocess.run(["docker", "image", "rm", tag], capture_output=True, check=False)
     files = {path.removeprefix("/context/") for path in listing}
-    allowed = ("src/orders/", "src/ui/", "containers/wheelhouse/", ".cache/wheelhouse/")
+    allowed = (
+        "src/orders/",
+        "src/ui/",
+        "src/advisor/",
+        "containers/wheelhouse/",
+        ".cache/wheelhouse/",
+    )
     assert {"pyproject.toml", "README.md", "src/orders/app.py", "src/ui/app.py"} <= files
     strays = sorted(f for f in files - {"pyproject.toml", "README.md"} if not f.startswith(allowed))
     assert not strays, strays[:20]

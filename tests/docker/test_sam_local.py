@@ -87,7 +87,8 @@ def sam_env(emulator_stack: DevStack, tmp_path_factory: pytest.TempPathFactory) 
     # and the API function checks tokens against the running stack's pool, as its API does
     assert emulator_stack.identity is not None
     auth = api_env(LocalIdentity(**emulator_stack.identity))
-    assert {k: document["ApiFunction"][k] for k in auth} == auth
+    for function in ("ApiFunction", "OutboxFunction"):
+        assert {k: document[function][k] for k in auth} == auth
     return path
 
 

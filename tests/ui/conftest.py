@@ -92,7 +92,14 @@ def stack() -> Iterator[Stack]:
     """
     moto_port, api_port, degraded_port = free_port(), free_port(), free_port()
     moto = f"http://127.0.0.1:{moto_port}"
-    env = {**_base_env(), **service_env(KMS_ALIAS, AWS_ENDPOINT_URL=moto)}
+    # Authentication is off here, so every request counts for one caller (the address):
+    # the whole browser suite would share one per-caller window and meet 429s that test
+    # nothing. Throttling has its own tests (tests/unit/test_throttle.py).
+    env = {
+        **_base_env(),
+        **service_env(KMS_ALIAS, AWS_ENDPOINT_URL=moto),
+        "ORDERS_RATE_LIMIT_PER_MINUTE": "0",
+    }
     moto_args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)]
     with (
         background("moto", moto_args, _base_env()) as (moto_process, moto_log),
