@@ -80,6 +80,15 @@ def _write_place() -> None:
     write_url(place)
 
 
+def _session_ended(*, signed_in: bool) -> None:
+    """The API refused the token: back to sign-in, or say sign-in is not configured."""
+    if not signed_in:
+        st.error(NO_SIGN_IN)
+        return
+    sign_out("Your session has ended. Sign in again to continue.")
+    st.rerun()
+
+
 def main() -> None:
     """One run of the page: every click and every typed value runs this again."""
     st.set_page_config(page_title="Orders", page_icon=":material/inventory_2:", layout="wide")
@@ -116,18 +125,10 @@ def main() -> None:
                 render_advisor()
         _write_place()
     except SignedOut:
-        if session is None:
-            st.error(NO_SIGN_IN)
-            return
-        sign_out("Your session has ended. Sign in again to continue.")
-        st.rerun()
+        _session_ended(signed_in=session is not None)
     except (ApiUnavailable, ApiError) as exc:
         # A failure the view did not handle itself: say so in plain words.
         try:
             show_error(exc)
         except SignedOut:
-            if session is None:
-                st.error(NO_SIGN_IN)
-                return
-            sign_out("Your session has ended. Sign in again to continue.")
-            st.rerun()
+            _session_ended(signed_in=session is not None)
