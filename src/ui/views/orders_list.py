@@ -33,6 +33,13 @@ STATUS = "status"
 CUSTOMER = "customer"
 SORT = "sort"
 SORTS = {"created": "Newest first", "updated": "Recently updated"}
+# Streamlit's grid has no per-cell tooltip (streamlit/streamlit#7564): a long value is cut
+# to its column, and the column's own tooltip says where to read it whole. Double-click
+# opens the grid's read-only overlay with the full text; the order's detail shows it too.
+CUT = (
+    "Long values are cut to fit. Double-click a cell to read it whole, "
+    "or select the row to open the order."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,10 +225,10 @@ def _table(page: OrderPage) -> None:
                 pinned=True,
                 width=110,  # "confirmed" whole, and still narrow at 420 px
             ),
-            "Customer": st.column_config.TextColumn("Customer", width="medium"),
-            "Product": st.column_config.TextColumn("Product", width="medium"),
+            "Customer": st.column_config.TextColumn("Customer", width="medium", help=CUT),
+            "Product": st.column_config.TextColumn("Product", width="medium", help=CUT),
             "Qty": st.column_config.NumberColumn("Qty", width="small"),
-            "Order": st.column_config.TextColumn("Order id", width="small"),
+            "Order": st.column_config.TextColumn("Order id", width="small", help=CUT),
         },
         alt="Orders: select a row to open the order",
     )
