@@ -270,3 +270,48 @@ def test_a_422_names_its_fields():
         client.create_order(customer=" ", product="p", quantity=1, idempotency_key="k")
 
     assert caught.value.field_errors == {"customer": "String should have at least 1 character"}
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("17", 17),
+        (None, None),
+        ("soon", None),
+        # An HTTP-date: seconds from now, rounded up (the date is well in the past: 0).
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0),
+    ],
+)
+def test_a_429_carries_the_wait_from_retry_after(header, expected):
+    headers = {"content-type": "application/problem+json"}
+    if header is not None:
+        headers["Retry-After"] = header
+    body = {
+        "type": "urn:orders:problem:too-many-requests",
+        "title": "Too Many Requests",
+        "status": 429,
+        "detail": "more than 60 requests in 60 s from this caller; retry after 17 s",
+    }
+    api, _ = client_answering(lambda r: httpx.Response(429, json=body, headers=headers))
+
+    with pytest.raises(ApiError) as raised:
+        api.list_orders()
+
+    assert (raised.value.status, raised.value.kind) == (429, "too-many-requests")
+    assert raised.value.retry_after == expected
+
+
+def test_a_future_http_date_retry_after_is_seconds_from_now():
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    api, _ = client_answering(
+        lambda r: httpx.Response(503, text="busy", headers={"Retry-After": later})
+    )
+
+    with pytest.raises(ApiError) as raised:
+        api.get_order("a" * 32)
+
+    assert raised.value.retry_after is not None
+    assert 110 <= raised.value.retry_after <= 121
