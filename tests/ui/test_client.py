@@ -102,24 +102,21 @@ def test_a_non_problem_error_keeps_status_and_a_short_text():
     assert len(raised.value.detail) <= 200
 
 
-def test_connection_refused_is_api_unavailable():
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+@pytest.mark.parametrize(
+    ("failure", "reason", "call"),
+    [
+        (httpx.ConnectError, "connection refused", lambda api: api.health()),
+        (httpx.ReadTimeout, "timed out", lambda api: api.list_orders()),
+    ],
+)
+def test_no_answer_is_api_unavailable(failure, reason, call):
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise failure("no answer", request=request)
 
-    api, _ = client_answering(refuse)
+    api, _ = client_answering(fail)
 
-    with pytest.raises(ApiUnavailable, match="connection refused"):
-        api.health()
-
-
-def test_a_timeout_is_api_unavailable():
-    def slow(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("slow", request=request)
-
-    api, _ = client_answering(slow)
-
-    with pytest.raises(ApiUnavailable, match="timed out"):
-        api.list_orders()
+    with pytest.raises(ApiUnavailable, match=reason):
+        call(api)
 
 
 def test_ready_reads_a_503_as_an_answer():
