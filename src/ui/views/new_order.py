@@ -17,7 +17,7 @@ twice and the API returns the first order instead of creating a second one.
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -154,20 +154,14 @@ def _check(
     return problems, shown
 
 
+@dataclass(frozen=True, slots=True)
 class _Fields:
     """The form's inputs, each with the API's limits and its message beneath it."""
 
-    def __init__(
-        self,
-        generation: int,
-        rules: dict[str, FieldRules],
-        messages: dict[str, str | None],
-        offline: bool,
-    ) -> None:
-        self.generation = generation
-        self.rules = rules
-        self.messages = messages
-        self.offline = offline
+    generation: int
+    rules: dict[str, FieldRules]
+    messages: dict[str, str | None]
+    offline: bool
 
     def text(self, name: str, *, placeholder: str) -> None:
         st.text_input(
