@@ -16,7 +16,7 @@ from devstack.moto_plane import BUCKET, REGION, TABLE, create_data_plane, servic
 from tests import tokens
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 # What the tiers import from here; the data plane itself lives in devstack.moto_plane (the bench uses it too).
@@ -26,6 +26,7 @@ __all__ = [
     "TABLE",
     "create_data_plane",
     "moto_data_plane",
+    "order_factory",
     "service_env",
     "wait_for",
 ]
@@ -69,3 +70,18 @@ def wait_for(
             continue
         return
     pytest.fail(f"{url} did not answer in {timeout:.0f}s:\n{log.read_text()}")
+
+
+def order_factory(client: httpx.Client, path: str) -> Callable[..., dict[str, object]]:
+    """A `new_order(**overrides)` for tests: POST a valid order to `path`, return its body.
+
+    `client` is any httpx client: an ASGI TestClient (integration) or one over loopback (ui).
+    """
+
+    def make(**overrides: object) -> dict[str, object]:
+        body = {"customer": "acme", "product": "widget", "quantity": 2, **overrides}
+        response = client.post(path, json=body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    return make

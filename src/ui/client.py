@@ -13,9 +13,12 @@ S3 answers in XML, so its refusals are `UploadRejected`.
 from __future__ import annotations
 
 import copy
+import math
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Self
 
 import httpx
@@ -47,6 +50,7 @@ class ApiError(Exception):
         title: str = "",
         detail: str = "",
         body: Mapping[str, Any] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(f"{status} {type}: {detail or title}")
         self.status = status
@@ -54,6 +58,8 @@ class ApiError(Exception):
         self.title = title
         self.detail = detail
         self.body: Mapping[str, Any] = body or {}
+        # Seconds to wait before trying again, from a Retry-After header (429, 503).
+        self.retry_after = retry_after
 
     @property
     def kind(self) -> str:
@@ -438,6 +444,7 @@ def _body(response: httpx.Response) -> Any:
 
 def _error(response: httpx.Response) -> ApiError:
     body = _body(response)
+    retry_after = _retry_after(response.headers.get("Retry-After"))
     if isinstance(body, dict) and "status" in body and ("type" in body or "detail" in body):
         return ApiError(
             response.status_code,
@@ -445,12 +452,32 @@ def _error(response: httpx.Response) -> ApiError:
             title=str(body.get("title", "")),
             detail=str(body.get("detail", "")),
             body=body,
+            retry_after=retry_after,
         )
     # Not problem+json: a proxy or load balancer answered. Keep it short; never a page of HTML.
     text = " ".join(response.text.split())[:200]
     return ApiError(
-        response.status_code, title=response.reason_phrase, detail=text or response.reason_phrase
+        response.status_code,
+        title=response.reason_phrase,
+        detail=text or response.reason_phrase,
+        retry_after=retry_after,
     )
+
+
+def _retry_after(value: str | None) -> int | None:
+    """Retry-After in whole seconds (RFC 9110: delay-seconds or an HTTP-date); None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP-date is always GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0, math.ceil((when - datetime.now(UTC)).total_seconds()))
 
 
 def _opt_str(value: Any) -> str | None:

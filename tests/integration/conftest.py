@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import pytest
 from fastapi.testclient import TestClient
 
-from tests import tokens
+from tests import support, tokens
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -20,10 +20,4 @@ def client(app: FastAPI) -> TestClient:
 
 @pytest.fixture
 def new_order(client: TestClient):  # type: ignore[no-untyped-def]
-    def make(**overrides: object) -> dict[str, object]:
-        body = {"customer": "acme", "product": "widget", "quantity": 2, **overrides}
-        response = client.post("/api/orders", json=body)
-        assert response.status_code == 201, response.text
-        return dict(response.json())
-
-    return make
+    return support.order_factory(client, "/api/orders")

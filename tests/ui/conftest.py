@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
     from streamlit.testing.v1 import AppTest
 
+    from devstack.identity import LocalIdentity
+
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "src" / "ui" / "app.py"
 OUTPUT = REPO / "tests" / "output" / "ui"
@@ -157,14 +159,7 @@ def ui(monkeypatch: pytest.MonkeyPatch, api_url: str):  # type: ignore[no-untype
 @pytest.fixture
 def new_order(api: httpx.Client):  # type: ignore[no-untyped-def]
     """Create an order through the API, as another user would."""
-
-    def make(**overrides: object) -> dict[str, object]:
-        body = {"customer": "acme", "product": "widget", "quantity": 2, **overrides}
-        response = api.post("/orders", json=body)
-        assert response.status_code == 201, response.text
-        return dict(response.json())
-
-    return make
+    return support.order_factory(api, "/orders")
 
 
 @pytest.fixture
@@ -187,18 +182,16 @@ def publish_outbox(stack: Stack):  # type: ignore[no-untyped-def]
 
 @dataclass(frozen=True)
 class LocalPool:
-    """A Cognito user pool in the test's moto, shaped as the auth contract's local pool."""
+    """What `make dev`'s provisioning made in the test's moto, and the demo passwords."""
 
-    pool_id: str
-    client_id: str
-    secret_arn: str
+    identity: LocalIdentity
     passwords: dict[str, str]
 
     def ui_env(self, moto: str) -> dict[str, str]:
         """What the UI process needs to sign people in against this pool."""
         return {
-            "ORDERS_UI_COGNITO_CLIENT_ID": self.client_id,
-            "ORDERS_UI_COGNITO_CLIENT_SECRET_ARN": self.secret_arn,
+            "ORDERS_UI_COGNITO_CLIENT_ID": self.identity.ui_client_id,
+            "ORDERS_UI_COGNITO_CLIENT_SECRET_ARN": self.identity.ui_client_secret_arn,
             "AWS_ENDPOINT_URL": moto,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
@@ -213,5 +206,4 @@ def ui_test_user_pool(stack: Stack, tmp_path_factory: pytest.TempPathFactory) ->
     `operator`), created the same way in this test's moto."""
     from devstack.identity_provision import provision
 
-    made, passwords = provision(stack.moto, KMS_ALIAS, tmp_path_factory.mktemp("identity"))
-    return LocalPool(made.pool_id, made.ui_client_id, made.ui_client_secret_arn, passwords)
+    return LocalPool(*provision(stack.moto, KMS_ALIAS, tmp_path_factory.mktemp("identity")))

@@ -477,3 +477,24 @@ def test_events_say_who_changed_what(ui, new_order, api):
     events = at.dataframe[0].value
     assert list(events["Change"])[-1] == "pending -> confirmed"
     assert list(events["By"])[-1] == (items[-1]["actor"] or "")
+
+
+def test_downloads_line_up_in_one_column_of_one_grid(ui, new_order):
+    """Item 10: no loose download buttons that wrap at different heights; one link per
+    file, in the same column of the attachments grid, whatever the names' lengths."""
+    import json
+
+    order = new_order()
+    at = open_detail(ui, order["id"])
+    for name in ("a.txt", "a-much-longer-name-for-a-packing-list.txt"):
+        at.file_uploader[0].set_value((name, b"12 boxes\n", "text/plain")).run()
+
+    assert not at.exception
+    assert not at.get("download_button")
+    grid = at.dataframe[0]  # the attachments; the events' grid follows
+    assert list(grid.value.columns) == ["File", "Size", "Download"]
+    assert sorted(grid.value["File"]) == ["a-much-longer-name-for-a-packing-list.txt", "a.txt"]
+    download = json.loads(grid.proto.columns)["Download"]
+    assert download["type_config"]["type"] == "link"
+    assert download["type_config"]["display_text"] == "Download"
+    assert all(str(url).startswith("http") for url in grid.value["Download"])

@@ -430,6 +430,112 @@ def test_a_narrow_screen_keeps_status_and_actions_in_view(
     shot(page, request, "narrow-detail")
 
 
+@pytest.mark.browser
+def test_10_a_value_cut_in_the_grid_can_be_read_whole(
+    streamlit_url: str, api_url: str, browser, request: pytest.FixtureRequest
+):
+    """Streamlit's grid has no per-cell tooltip: the column's tooltip says how to read a cut
+    value, double-click shows it whole in the grid's read-only overlay, and the detail too."""
+    from playwright.sync_api import expect
+
+    customer = f"cut-{uuid.uuid4().hex[:6]}"
+    product = "an-uncommonly-long-product-name-" * 3 + "end"
+    create_orders(api_url, customer, 1, product=product)
+    page = new_page(browser)
+    page.goto(f"{streamlit_url}/?customer={customer}")
+    settle(page)
+    box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+    assert box is not None
+    # Cut: the product, in the grid's font, is far wider than any one column can be.
+    text_width = page.evaluate(
+        """text => { const c = document.createElement("canvas").getContext("2d");
+                     c.font = "400 14px 'Source Sans', sans-serif";
+                     return c.measureText(text).width; }""",
+        product,
+    )
+    assert text_width > box["width"] / 2, (text_width, box)
+
+    # The grid draws on a canvas: find the product's column by double-clicking along the
+    # first row (past the row marker, which would select the row): the grid's read-only
+    # overlay then holds the cell's whole text.
+    overlay = page.locator("#portal textarea")
+    found = None
+    for x in range(int(box["x"]) + 60, int(box["x"] + box["width"]) - 10, 40):
+        page.mouse.dblclick(x, box["y"] + 35 + 17)
+        page.wait_for_timeout(200)
+        if overlay.count() and overlay.first.input_value() == product:
+            found = x
+            break
+        page.keyboard.press("Escape")
+    assert found is not None, "no cell of the first row showed the whole product"
+    expect(overlay).to_be_disabled()
+    shot(page, request, "cut-value-overlay")
+    page.keyboard.press("Escape")
+    # The column's tooltip, on hovering its header, says how to read the whole value.
+    page.mouse.move(found, box["y"] + 17)
+    tooltip = page.get_by_test_id("stDataFrameTooltipContent")
+    expect(tooltip).to_contain_text("Double-click a cell to read it whole")
+    page.mouse.move(0, 0)
+    # One way to open an order: no control of ours a screen reader announces as "Open".
+    # (Streamlit's selectbox has its own arrow button labelled "Open", out of the tab order.)
+    ours = page.locator(
+        ':is(button, a, [role="button"], [role="link"])'
+        ':not([data-testid="stSelectbox"] [aria-haspopup="listbox"])'
+    )
+    expect(ours.filter(has_text=re.compile(r"^\s*Open\b"))).to_have_count(0)
+    expect(page.locator('[aria-label^="Open"]:not([aria-haspopup="listbox"])')).to_have_count(0)
+    # And the order's detail shows it whole.
+    open_row(page, 1)
+    expect(page.get_by_text(f"{product} for {customer}")).to_be_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1440, 420])
+def test_10_the_grids_toolbar_stays_off_the_filters(
+    streamlit_url: str, api_url: str, browser, width: int, request: pytest.FixtureRequest
+):
+    """The toolbar shows above the grid's top edge on hover: it must clear every filter.
+
+    Where the API sorts, the Sort control sits between the customer filter and the grid;
+    without it the customer filter is right above. So the toolbar must sit wholly below
+    the lowest filter control, whichever that is (the spacing above the grid does it)."""
+    from playwright.sync_api import expect
+
+    customer = f"toolbar-{uuid.uuid4().hex[:6]}"
+    create_orders(api_url, customer, 1)
+    page = new_page(browser, width=width)
+    page.goto(f"{streamlit_url}/?customer={customer}")
+    settle(page)
+    page.locator('[data-testid="stDataFrame"]').first.hover()
+    toolbar = page.get_by_test_id("stElementToolbar")
+    expect(toolbar).to_be_visible()
+    shot(page, request, f"toolbar-{width}")
+    bar = toolbar.bounding_box()
+    field = page.get_by_label(re.compile("^Customer")).bounding_box()
+    assert bar is not None
+    assert field is not None
+    filters = [field] + [
+        b
+        for b in (
+            page.get_by_test_id("stSelectbox").bounding_box(),
+            page.get_by_test_id("stButtonGroup").bounding_box(),
+        )
+        if b is not None
+    ]
+
+    def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+        return (
+            a["x"] < b["x"] + b["width"]
+            and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"]
+            and b["y"] < a["y"] + a["height"]
+        )
+
+    assert not overlap(bar, field), (bar, field)
+    lowest = max(b["y"] + b["height"] for b in filters)
+    assert bar["y"] >= lowest, (bar, filters)
+
+
 # -- issue 11: sign-in ----------------------------------------------------------------
 
 

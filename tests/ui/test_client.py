@@ -102,24 +102,21 @@ def test_a_non_problem_error_keeps_status_and_a_short_text():
     assert len(raised.value.detail) <= 200
 
 
-def test_connection_refused_is_api_unavailable():
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+@pytest.mark.parametrize(
+    ("failure", "reason", "call"),
+    [
+        (httpx.ConnectError, "connection refused", lambda api: api.health()),
+        (httpx.ReadTimeout, "timed out", lambda api: api.list_orders()),
+    ],
+)
+def test_no_answer_is_api_unavailable(failure, reason, call):
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise failure("no answer", request=request)
 
-    api, _ = client_answering(refuse)
+    api, _ = client_answering(fail)
 
-    with pytest.raises(ApiUnavailable, match="connection refused"):
-        api.health()
-
-
-def test_a_timeout_is_api_unavailable():
-    def slow(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("slow", request=request)
-
-    api, _ = client_answering(slow)
-
-    with pytest.raises(ApiUnavailable, match="timed out"):
-        api.list_orders()
+    with pytest.raises(ApiUnavailable, match=reason):
+        call(api)
 
 
 def test_ready_reads_a_503_as_an_answer():
@@ -270,3 +267,48 @@ def test_a_422_names_its_fields():
         client.create_order(customer=" ", product="p", quantity=1, idempotency_key="k")
 
     assert caught.value.field_errors == {"customer": "String should have at least 1 character"}
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("17", 17),
+        (None, None),
+        ("soon", None),
+        # An HTTP-date: seconds from now, rounded up (the date is well in the past: 0).
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0),
+    ],
+)
+def test_a_429_carries_the_wait_from_retry_after(header, expected):
+    headers = {"content-type": "application/problem+json"}
+    if header is not None:
+        headers["Retry-After"] = header
+    body = {
+        "type": "urn:orders:problem:too-many-requests",
+        "title": "Too Many Requests",
+        "status": 429,
+        "detail": "more than 60 requests in 60 s from this caller; retry after 17 s",
+    }
+    api, _ = client_answering(lambda r: httpx.Response(429, json=body, headers=headers))
+
+    with pytest.raises(ApiError) as raised:
+        api.list_orders()
+
+    assert (raised.value.status, raised.value.kind) == (429, "too-many-requests")
+    assert raised.value.retry_after == expected
+
+
+def test_a_future_http_date_retry_after_is_seconds_from_now():
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    api, _ = client_answering(
+        lambda r: httpx.Response(503, text="busy", headers={"Retry-After": later})
+    )
+
+    with pytest.raises(ApiError) as raised:
+        api.get_order("a" * 32)
+
+    assert raised.value.retry_after is not None
+    assert 110 <= raised.value.retry_after <= 121

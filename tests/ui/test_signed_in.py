@@ -1,4 +1,5 @@
-"""A signed-in session meets an API that refuses it: 401 back to sign-in, 403 in plain words.
+"""A signed-in session meets an API that refuses it: 401 back to sign-in, 403 and 429
+(throttled, counted per signed-in caller) in plain words.
 
 The API on this branch has no auth yet (auth-app adds it), so a small stand-in API on
 loopback answers health and readiness and refuses the orders with the status under test.
@@ -29,15 +30,25 @@ def refusing_api(status: int) -> type[BaseHTTPRequestHandler]:
                 self._send(200, {"status": "ok", "checks": {}})
             elif self.path.startswith("/api/openapi.json"):
                 self._send(200, {"components": {"schemas": {}}, "paths": {}})
+            elif status == 429:
+                # As orders.api.throttle answers: its problem type, its detail, Retry-After.
+                Handler.seen_tokens.append(self.headers.get("Authorization"))
+                self._send(429, {"type": "urn:orders:problem:too-many-requests",
+                                 "title": "Too Many Requests", "status": 429,
+                                 "detail": "more than 60 requests in 60 s from this caller; "
+                                           "retry after 17 s"},
+                           headers={"Retry-After": "17"})  # fmt: skip
             else:
                 Handler.seen_tokens.append(self.headers.get("Authorization"))
                 title = "Unauthorized" if status == 401 else "Forbidden"
                 self._send(status, {"type": "about:blank", "title": title, "status": status,
                                     "detail": "token rejected"})  # fmt: skip
 
-        def _send(self, code: int, body: object) -> None:
+        def _send(self, code: int, body: object, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
             self.send_response(code)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -120,3 +131,19 @@ def test_without_sign_in_configured_a_401_says_so(serve, monkeypatch):
     assert not at.exception
     assert "sign-in is not configured" in at.error[0].value
     assert handler.seen_tokens == [None]
+
+
+def test_a_429_says_how_long_to_wait_without_developer_words(serve, signed_in, monkeypatch):
+    url, _ = serve(429)
+
+    at = app(monkeypatch, url).run()
+
+    assert not at.exception
+    assert "auth_session" in at.session_state  # throttled is not signed out
+    [warning] = at.warning
+    assert warning.value == "Too many requests in a short time. Wait 17 seconds, then try again."
+    shown = "\n".join(
+        [str(e.value) for e in (*at.warning, *at.error, *at.info)] + [m.value for m in at.markdown]
+    )
+    for developer_word in ("429", "Retry-After", "caller", "urn:", "Too Many Requests"):
+        assert developer_word not in shown

@@ -36,6 +36,32 @@ def test_403_says_the_user_may_not_and_401_signs_out():
         describe(ApiError(401, type="about:blank"))
 
 
+@pytest.mark.parametrize(
+    ("retry_after", "wait"),
+    [
+        (17, "Wait 17 seconds, then try again."),
+        (1, "Wait 1 second, then try again."),
+        (120, "Wait about 2 minutes, then try again."),
+        (None, "Wait a few seconds, then try again."),
+    ],
+)
+def test_a_429_says_how_long_to_wait_in_plain_words(retry_after, wait):
+    error = ApiError(
+        429,
+        type="urn:orders:problem:too-many-requests",
+        title="Too Many Requests",
+        detail="more than 60 requests in 60 s from this caller; retry after 17 s",
+        retry_after=retry_after,
+    )
+
+    level, message = describe(error)
+
+    assert level == "warning"
+    assert message == f"Too many requests in a short time. {wait}"
+    for developer_word in ("429", "Retry-After", "caller", "urn:", "Too Many Requests"):
+        assert developer_word not in message
+
+
 def test_an_outage_is_reconnecting_not_an_env_var():
     level, message = describe(ApiUnavailable("http://x", "timed out"))
 

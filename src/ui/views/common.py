@@ -133,7 +133,7 @@ def describe(exc: Exception) -> tuple[Level, str]:
     if exc.status == 403:
         return "error", "You may not do that: your account does not have the right."
     if exc.status == 429:
-        return "warning", "Too many requests just now. Wait a few seconds and try again."
+        return "warning", f"Too many requests in a short time. {_wait(exc.retry_after)}"
     if exc.kind == "version-conflict":
         return "error", (
             "**Someone else changed this order** since you loaded it. The order below is "
@@ -163,6 +163,15 @@ def describe(exc: Exception) -> tuple[Level, str]:
     if exc.status >= 500:
         return "error", "The orders service had a problem. Try again in a moment."
     return "error", "The orders service did not accept that. Check the values and try again."
+
+
+def _wait(seconds: int | None) -> str:
+    """How long to wait, in words: the API's Retry-After when it gave one."""
+    if seconds is None or seconds <= 0:
+        return "Wait a few seconds, then try again."
+    if seconds < 90:
+        return f"Wait {seconds} second{'' if seconds == 1 else 's'}, then try again."
+    return f"Wait about {round(seconds / 60)} minutes, then try again."
 
 
 def _show(level: Level, message: str) -> None:

@@ -17,7 +17,7 @@ twice and the API returns the first order instead of creating a second one.
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -111,25 +111,9 @@ def render_new_order(api: OrdersClient, schema: Schema | None, session: Session 
     offline = is_offline()
     generation: int = st.session_state.setdefault(GENERATION, 0)
     st.session_state.setdefault(SEED, str(uuid.uuid4()))
-    values = _values(generation, session)
-    server_errors: dict[str, str] = st.session_state.get(SERVER_ERRORS, {})
-    rules = {name: schema.rules(name) if schema else FieldRules() for name in FIELD_NAMES}
-    # The API takes a customer's own name from the token, so `customer` is optional in its
-    # schema; anyone else (an operator, or no sign-in) must name one (422 customer-required).
-    rules["customer"] = replace(rules["customer"], required=True)
-    problems = {name: _problem(name, rules[name], values[name]) for name in FIELD_NAMES}
-    touched = {
-        name
-        for name in FIELD_NAMES
-        if st.session_state.get(_field(name, generation)) not in (None, "")
-    }
-
-    def say(name: str) -> None:
-        # A field says what is wrong once it has a value (an empty form is not an error).
-        message = problems[name] if name in touched else None
-        message = message or server_errors.get(name)
-        if message:
-            st.caption(f":red[{message}]")
+    rules = _rules(schema)
+    problems, shown = _check(generation, session, rules)
+    field = _Fields(generation, rules, shown, offline)
 
     with st.container(border=True):
         left, right = st.columns(2)
@@ -138,57 +122,102 @@ def render_new_order(api: OrdersClient, schema: Schema | None, session: Session 
                 st.caption("Customer")
                 st.text(session.customer)
             else:
-                st.text_input(
-                    "Customer",
-                    key=_field("customer", generation),
-                    placeholder="acme-corp",
-                    max_chars=rules["customer"].max_length,
-                    persist_state="session",
-                    disabled=offline,
-                )
-                say("customer")
+                field.text("customer", placeholder="acme-corp")
         with right:
-            st.text_input(
-                "Product",
-                key=_field("product", generation),
-                placeholder="widget",
-                max_chars=rules["product"].max_length,
-                persist_state="session",
-                disabled=offline,
-            )
-            say("product")
-        quantity = rules["quantity"]
-        st.number_input(
-            "Quantity",
-            min_value=quantity.minimum,
-            max_value=quantity.maximum,
-            value=quantity.minimum or 1,
-            step=1,
-            key=_field("quantity", generation),
+            field.text("product", placeholder="widget")
+        field.quantity()
+        field.note()
+        invalid = any(problems.values())
+        _create_button(api, generation, session, invalid=invalid, offline=offline)
+
+
+def _rules(schema: Schema | None) -> dict[str, FieldRules]:
+    rules = {name: schema.rules(name) if schema else FieldRules() for name in FIELD_NAMES}
+    # The API takes a customer's own name from the token, so `customer` is optional in its
+    # schema; anyone else (an operator, or no sign-in) must name one (422 customer-required).
+    rules["customer"] = replace(rules["customer"], required=True)
+    return rules
+
+
+def _check(
+    generation: int, session: Session | None, rules: dict[str, FieldRules]
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """Each field's problem by the API's limits, and the message to show beneath it."""
+    values = _values(generation, session)
+    server_errors: dict[str, str] = st.session_state.get(SERVER_ERRORS, {})
+    problems = {name: _problem(name, rules[name], values[name]) for name in FIELD_NAMES}
+    shown: dict[str, str | None] = {}
+    for name, problem in problems.items():
+        # A field says what is wrong once it has a value (an empty form is not an error).
+        touched = st.session_state.get(_field(name, generation)) not in (None, "")
+        shown[name] = (problem if touched else None) or server_errors.get(name)
+    return problems, shown
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """The form's inputs, each with the API's limits and its message beneath it."""
+
+    generation: int
+    rules: dict[str, FieldRules]
+    messages: dict[str, str | None]
+    offline: bool
+
+    def text(self, name: str, *, placeholder: str) -> None:
+        st.text_input(
+            FIELD_NAMES[name],
+            key=_field(name, self.generation),
+            placeholder=placeholder,
+            max_chars=self.rules[name].max_length,
             persist_state="session",
-            disabled=offline,
+            disabled=self.offline,
         )
-        say("quantity")
+        self._say(name)
+
+    def quantity(self) -> None:
+        rules = self.rules["quantity"]
+        st.number_input(
+            FIELD_NAMES["quantity"],
+            min_value=rules.minimum,
+            max_value=rules.maximum,
+            value=rules.minimum or 1,
+            step=1,
+            key=_field("quantity", self.generation),
+            persist_state="session",
+            disabled=self.offline,
+        )
+        self._say("quantity")
+
+    def note(self) -> None:
         st.text_area(
             "Note (optional)",
-            key=_field("note", generation),
+            key=_field("note", self.generation),
             height=80,
-            max_chars=rules["note"].max_length,
+            max_chars=self.rules["note"].max_length,
             persist_state="session",
-            disabled=offline,
+            disabled=self.offline,
         )
-        say("note")
-        invalid = any(problems.values())
-        st.button(
-            "Create order",
-            type="primary",
-            icon=":material/add:",
-            on_click=_submit,
-            args=(api, generation, session),
-            disabled=invalid or offline,
-            key=f"new_order_create_{generation}",
-        )
-        if offline:
-            st.caption("Your draft is kept. Create comes back when the service answers.")
-        elif invalid:
-            st.caption("Create order is available once every field is valid.")
+        self._say("note")
+
+    def _say(self, name: str) -> None:
+        message = self.messages[name]
+        if message:
+            st.caption(f":red[{message}]")
+
+
+def _create_button(
+    api: OrdersClient, generation: int, session: Session | None, *, invalid: bool, offline: bool
+) -> None:
+    st.button(
+        "Create order",
+        type="primary",
+        icon=":material/add:",
+        on_click=_submit,
+        args=(api, generation, session),
+        disabled=invalid or offline,
+        key=f"new_order_create_{generation}",
+    )
+    if offline:
+        st.caption("Your draft is kept. Create comes back when the service answers.")
+    elif invalid:
+        st.caption("Create order is available once every field is valid.")

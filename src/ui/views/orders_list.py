@@ -20,7 +20,7 @@ from ui.views.styles import STATUS_COLORS, when
 
 if TYPE_CHECKING:
     from ui.auth import Session
-    from ui.client import OrderPage, OrdersClient
+    from ui.client import Order, OrderPage, OrdersClient
     from ui.schema import Schema
 
 PAGE_SIZE = 10
@@ -33,6 +33,13 @@ STATUS = "status"
 CUSTOMER = "customer"
 SORT = "sort"
 SORTS = {"created": "Newest first", "updated": "Recently updated"}
+# Streamlit's grid has no per-cell tooltip (streamlit/streamlit#7564): a long value is cut
+# to its column, and the column's own tooltip says where to read it whole. Double-click
+# opens the grid's read-only overlay with the full text; the order's detail shows it too.
+CUT = (
+    "Long values are cut to fit. Double-click a cell to read it whole, "
+    "or select the row to open the order."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,46 +109,60 @@ def _open_selected_row() -> None:
 
 
 def _filters(statuses: list[str], schema: Schema | None, session: Session | None) -> Query:
+    """The filter widgets (bound to the URL) and the query they make."""
     offline = is_offline()
-    can_search = schema is not None and "customer_prefix" in schema.list_params
-    can_sort = schema is not None and "sort" in schema.list_params
     left, right = st.columns([1, 2])
-    status = left.selectbox(
-        "Status",
-        [ANY, *statuses],
-        key=STATUS,
-        persist_state="session",
-        disabled=offline,
-    )
+    with left:
+        status = _status_filter(statuses, offline)
     customer: str | None = None
     if session is None or session.is_operator:
         # Customers see only their own orders (the API enforces it): no customer filter.
-        typed = right.text_input(
-            "Customer starts with" if can_search else "Customer",
-            key=CUSTOMER,
-            placeholder="any customer",
-            persist_state="session",
-            # Search as you type (after a pause) where the API can search by prefix.
-            live="400ms" if can_search else False,
-            max_chars=schema.rules("customer").max_length if schema else None,
-            disabled=offline,
-        )
-        customer = (typed or "").strip() or None
-    sort: str | None = None
-    if can_sort:
-        sort = st.segmented_control(
-            "Sort",
-            list(SORTS),
-            format_func=SORTS.__getitem__,
-            key=SORT,
-            default="created",
-            required=True,
-            persist_state="session",
-            disabled=offline,
-        )
+        with right:
+            customer = _customer_filter(schema, offline)
+    sort = _sort_control(offline) if _offers(schema, "sort") else None
     # The grid's hover toolbar sits above its top edge: keep it off the filters.
     st.space("small")
-    return Query(status=None if status == ANY else status, customer=customer, sort=sort)
+    return Query(status=status, customer=customer, sort=sort)
+
+
+def _offers(schema: Schema | None, param: str) -> bool:
+    """Whether the API's list takes `param` (read from its OpenAPI document)."""
+    return schema is not None and param in schema.list_params
+
+
+def _status_filter(statuses: list[str], offline: bool) -> str | None:
+    status = st.selectbox(
+        "Status", [ANY, *statuses], key=STATUS, persist_state="session", disabled=offline
+    )
+    return None if status == ANY else status
+
+
+def _customer_filter(schema: Schema | None, offline: bool) -> str | None:
+    can_search = _offers(schema, "customer_prefix")
+    typed = st.text_input(
+        "Customer starts with" if can_search else "Customer",
+        key=CUSTOMER,
+        placeholder="any customer",
+        persist_state="session",
+        # Search as you type (after a pause) where the API can search by prefix.
+        live="400ms" if can_search else False,
+        max_chars=schema.rules("customer").max_length if schema else None,
+        disabled=offline,
+    )
+    return (typed or "").strip() or None
+
+
+def _sort_control(offline: bool) -> str | None:
+    return st.segmented_control(
+        "Sort",
+        list(SORTS),
+        format_func=SORTS.__getitem__,
+        key=SORT,
+        default="created",
+        required=True,
+        persist_state="session",
+        disabled=offline,
+    )
 
 
 def _fetch(api: OrdersClient, query: Query, cursor: str | None, prefix: bool) -> OrderPage:
@@ -161,13 +182,26 @@ def render_orders(
     show_flash("list")
     query = _filters(statuses, schema, session)
     state = _paging(query)
-    prefix = schema is not None and "customer_prefix" in schema.list_params
-    page: OrderPage | None = None
-    stale = False
+    page, stale = _load(api, query, state["cursors"][-1], _offers(schema, "customer_prefix"))
+    if page is None:
+        st.info("The list will show here when the orders service answers again.")
+        return
+    _table(page)
+    _pager(page, state, stale)
+
+
+def _load(
+    api: OrdersClient, query: Query, cursor: str | None, prefix: bool
+) -> tuple[OrderPage | None, bool]:
+    """The page for `query` at `cursor`, and whether it is stale.
+
+    During an outage the last page received for the same query and cursor stands in,
+    read-only (stale); with none, there is nothing to show (None).
+    """
     try:
-        page = _fetch(api, query, state["cursors"][-1], prefix)
+        page = _fetch(api, query, cursor, prefix)
     except ApiError as exc:
-        if exc.status != 400 or state["cursors"][-1] is None:
+        if exc.status != 400 or cursor is None:
             raise
         # A cursor from another query (an old link): page 1 of this one, and say so.
         flash_error("list", exc)
@@ -176,15 +210,11 @@ def render_orders(
     except ApiUnavailable as exc:
         flash_error("list", exc)
         last = st.session_state.get(LAST)
-        if last is not None and last[0] == (query, state["cursors"][-1]):
-            page, stale = last[1], True
-    if page is not None and not stale:
-        st.session_state[LAST] = ((query, state["cursors"][-1]), page)
-    if page is None:
-        st.info("The list will show here when the orders service answers again.")
-        return
-    _table(page)
-    _pager(page, state, stale)
+        if last is not None and last[0] == (query, cursor):
+            return last[1], True
+        return None, False
+    st.session_state[LAST] = ((query, cursor), page)
+    return page, False
 
 
 def _table(page: OrderPage) -> None:
@@ -193,38 +223,43 @@ def _table(page: OrderPage) -> None:
         return
     st.session_state[PAGE_IDS] = [o.id for o in page.items]
     st.dataframe(
-        [
-            {
-                "Status": [o.status],
-                "Customer": o.customer,
-                "Product": o.product,
-                "Qty": o.quantity,
-                "Updated": when(o.updated_at),
-                "Order": o.id,
-            }
-            for o in page.items
-        ],
+        [_row(o) for o in page.items],
         hide_index=True,
         width="stretch",
         key=TABLE,
         on_select=_open_selected_row,
         selection_mode="single-row",
-        # Status first and pinned: on a narrow screen it stays in view while the rest scrolls.
-        column_config={
-            "Status": st.column_config.MultiselectColumn(
-                "Status",
-                options=list(STATUS_COLORS),
-                color=list(STATUS_COLORS.values()),
-                pinned=True,
-                width=110,  # "confirmed" whole, and still narrow at 420 px
-            ),
-            "Customer": st.column_config.TextColumn("Customer", width="medium"),
-            "Product": st.column_config.TextColumn("Product", width="medium"),
-            "Qty": st.column_config.NumberColumn("Qty", width="small"),
-            "Order": st.column_config.TextColumn("Order id", width="small"),
-        },
+        column_config=_columns(),
         alt="Orders: select a row to open the order",
     )
+
+
+def _row(order: Order) -> dict[str, Any]:
+    return {
+        "Status": [order.status],
+        "Customer": order.customer,
+        "Product": order.product,
+        "Qty": order.quantity,
+        "Updated": when(order.updated_at),
+        "Order": order.id,
+    }
+
+
+def _columns() -> dict[str, Any]:
+    # Status first and pinned: on a narrow screen it stays in view while the rest scrolls.
+    return {
+        "Status": st.column_config.MultiselectColumn(
+            "Status",
+            options=list(STATUS_COLORS),
+            color=list(STATUS_COLORS.values()),
+            pinned=True,
+            width=110,  # "confirmed" whole, and still narrow at 420 px
+        ),
+        "Customer": st.column_config.TextColumn("Customer", width="medium", help=CUT),
+        "Product": st.column_config.TextColumn("Product", width="medium", help=CUT),
+        "Qty": st.column_config.NumberColumn("Qty", width="small"),
+        "Order": st.column_config.TextColumn("Order id", width="small", help=CUT),
+    }
 
 
 def _pager(page: OrderPage, state: dict[str, Any], stale: bool) -> None:
