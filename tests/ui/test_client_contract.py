@@ -28,6 +28,7 @@ PAIRS = [
     (client.Readiness, "Readiness"),
 ]
 
+
 @pytest.fixture(scope="module")
 def schemas() -> dict[str, Any]:
     api = TestClient(
@@ -67,4 +68,5 @@ def test_the_upload_target_is_read_from_the_published_upload(schemas: dict[str, 
     inner = set(schemas["PresignedPost"]["properties"])
     read = {f.name for f in dataclasses.fields(client.UploadTarget)}
     assert read <= outer | inner
-    assert {"url", "fields"} <= inner and "upload" in outer
+    assert {"url", "fields"} <= inner
+    assert "upload" in outer
