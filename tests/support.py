@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 import httpx
@@ -24,8 +24,10 @@ __all__ = [
     "BUCKET",
     "REGION",
     "TABLE",
+    "NewOrder",
     "create_data_plane",
     "moto_data_plane",
+    "order_maker",
     "service_env",
     "wait_for",
 ]
@@ -52,6 +54,25 @@ def moto_data_plane(env: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         for name, value in tokens.auth_env().items():
             env.setenv(name, value)
         yield plane
+
+
+class NewOrder(Protocol):
+    """Creates an order (a valid body, `overrides` on top) and returns the created order."""
+
+    def __call__(self, **overrides: object) -> dict[str, Any]: ...
+
+
+def order_maker(api: httpx.Client, path: str = "/api/orders") -> NewOrder:
+    """A `NewOrder` that posts through `api` (a TestClient or an httpx client) and
+    insists on a 201, so a test starts from an order that really exists."""
+
+    def make(**overrides: object) -> dict[str, Any]:
+        body = {"customer": "acme", "product": "widget", "quantity": 2, **overrides}
+        response = api.post(path, json=body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    return make
 
 
 def wait_for(

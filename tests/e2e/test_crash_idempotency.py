@@ -60,7 +60,7 @@ if _point:
     dynamodb.DynamoOrderRepository.add = add
 '''
 
-BODY = {"customer": "crash-co", "product": "widget", "quantity": 4}
+BODY: dict[str, Any] = {"customer": "crash-co", "product": "widget", "quantity": 4}
 
 
 def _base_env() -> dict[str, str]:

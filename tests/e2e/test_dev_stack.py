@@ -25,7 +25,7 @@ def sqs(stack: DevStack) -> Any:
 
 def events_for(stack: DevStack, order_id: str, wanted: set[str]) -> dict[str, dict[str, Any]]:
     """Poll the rule's target queue until every wanted detail-type arrived for this order."""
-    client, seen = sqs(stack), {}
+    client, seen = sqs(stack), dict[str, dict[str, Any]]()
     deadline = time.monotonic() + EVENTS_TIMEOUT_SECONDS
     while time.monotonic() < deadline and not wanted <= seen.keys():
         messages = client.receive_message(

@@ -57,7 +57,7 @@ def served_keys(stack: DevStack) -> KeySet:
 def client(stack: DevStack, service: str) -> Any:
     return boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    ).client(service, endpoint_url=stack.endpoint_url)
+    ).client(service, endpoint_url=stack.endpoint_url)  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize("user", identity.token_users())

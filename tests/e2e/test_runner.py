@@ -232,6 +232,7 @@ def test_with_a_profile_the_api_runs_against_a_deployed_stack(
         # and the API checks tokens against the deployed stack's user pool
         assert local.identity == dev_stack.identity
         env = json.loads((local.state_dir / "state.json").read_text())["env"]
+        assert dev_stack.identity is not None
         assert env["ORDERS_AUTH_ISSUER"] == dev_stack.identity["issuer"]
         assert env["ORDERS_AUTH_JWKS_URL"] == dev_stack.identity["jwks_url"]
     finally:

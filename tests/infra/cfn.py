@@ -39,8 +39,10 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise TypeError(f"!{suffix} on a {type(node).__name__}")
     if suffix == "Ref":
         return {"Ref": value}
     if suffix == "Condition":
@@ -55,7 +57,8 @@ _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 def load(path: Path) -> dict[str, Any]:
     """A CloudFormation YAML (or JSON) template as plain dicts with long-form intrinsics."""
-    return yaml.load(path.read_text(), Loader=_CfnLoader)
+    template: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
+    return template
 
 
 def parameter_values(template: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
@@ -142,7 +145,8 @@ def resolve(template: dict[str, Any], given: dict[str, Any] | None = None) -> di
         entries = template.get(section, {})
         for name in [n for n, e in entries.items() if not conditions.get(e.get("Condition"), True)]:
             del entries[name]
-    return _prune(template, params, conditions)
+    resolved: dict[str, Any] = _prune(template, params, conditions)
+    return resolved
 
 
 def by_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

@@ -50,7 +50,8 @@ def instructions(path: Path) -> list[tuple[str, str]]:
 
 def exec_form(path: Path, instruction: str) -> list[str]:
     (*_, last) = [args for name, args in instructions(path) if name == instruction]
-    return json.loads(last)
+    form: list[str] = json.loads(last)
+    return form
 
 
 def env_of(path: Path) -> dict[str, str]:
@@ -60,13 +61,14 @@ def env_of(path: Path) -> dict[str, str]:
     env: dict[str, str] = {}
     for name, args in steps[final:]:
         if name == "ENV":
-            env.update(pair.split("=", 1) for pair in shlex.split(args))
+            env.update(pair.split("=", 1) for pair in shlex.split(args))  # type: ignore[misc]
     return env
 
 
 def healthcheck(path: Path) -> list[str]:
     (args,) = [args for name, args in instructions(path) if name == "HEALTHCHECK"]
-    return json.loads(args.split(" CMD ", 1)[1])
+    command: list[str] = json.loads(args.split(" CMD ", 1)[1])
+    return command
 
 
 def arg_defaults(path: Path) -> dict[str, str]:

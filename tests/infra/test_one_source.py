@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,7 @@ LOCAL_AUTH_ROW = LOCAL_AUTH_ENV if AUTH_KNOWN else set()
 
 
 OUTPUTS = {n: n for n in ("TableName", "BucketName", "EventBusName", "KmsKeyArn")}
-ENVIRONMENTS = {
+ENVIRONMENTS: dict[str, Callable[[], set[str]]] = {
     "template.yaml": _template_env,
     "cform/fargate.yaml": _fargate_env,
     "devstack.envs.emulator_env": lambda: (

@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests import tokens
+from tests.support import NewOrder, order_maker
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -19,11 +20,5 @@ def client(app: FastAPI) -> TestClient:
 
 
 @pytest.fixture
-def new_order(client: TestClient):  # type: ignore[no-untyped-def]
-    def make(**overrides: object) -> dict[str, object]:
-        body = {"customer": "acme", "product": "widget", "quantity": 2, **overrides}
-        response = client.post("/api/orders", json=body)
-        assert response.status_code == 201, response.text
-        return dict(response.json())
-
-    return make
+def new_order(client: TestClient) -> NewOrder:
+    return order_maker(client)

@@ -101,8 +101,8 @@ def test_restored_environments_get_their_own_ids_randomness_and_clients(prepared
                 for n in ("dynamodb", "s3", "events")
             ],
             # Each client's own credentials object: resolved in this environment.
-            "new_credentials": clients.dynamodb._request_signer._credentials
-            is not snapshot_clients.dynamodb._request_signer._credentials,
+            "new_credentials": clients.dynamodb._request_signer._credentials  # type: ignore[attr-defined]
+            is not snapshot_clients.dynamodb._request_signer._credentials,  # type: ignore[attr-defined]
             "metrics_printed": printed.getvalue(),
             # The service models loaded before the snapshot serve the new clients.
             "model_file_reads": MODEL_FILE_READS,
