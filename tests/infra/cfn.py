@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -83,29 +84,43 @@ def _value(node: Any, params: dict[str, Any], conditions: dict[str, bool]) -> An
     return node
 
 
+class UnsupportedFunction(ValueError):
+    """A condition or rule function `truth` was not given."""
+
+
+def truth(
+    node: Any,
+    value: Callable[[Any], Any],
+    more: Mapping[str, Callable[[Any], bool]] | None = None,
+) -> bool:
+    """A condition's truth: Fn::Equals over operands `value` evaluates, and Fn::Not/And/Or;
+    `more` adds what only Conditions (Condition) or Rules (Fn::Contains, ...) have."""
+    ((key, arg),) = node.items()
+    if key == "Fn::Equals":
+        return str(value(arg[0])) == str(value(arg[1]))
+    if key == "Fn::Not":
+        return not truth(arg[0], value, more)
+    if key == "Fn::And":
+        return all(truth(a, value, more) for a in arg)
+    if key == "Fn::Or":
+        return any(truth(a, value, more) for a in arg)
+    if more and key in more:
+        return more[key](arg)
+    raise UnsupportedFunction(key)
+
+
 def evaluate_conditions(template: dict[str, Any], params: dict[str, Any]) -> dict[str, bool]:
     """Truth value of every entry of Conditions for these parameter values."""
     definitions = template.get("Conditions", {})
     results: dict[str, bool] = {}
 
-    def truth(node: Any) -> bool:
-        ((key, arg),) = node.items()
-        if key == "Condition":
-            return condition(arg)
-        if key == "Fn::Equals":
-            left, right = (_value(a, params, results) for a in arg)
-            return str(left) == str(right)
-        if key == "Fn::Not":
-            return not truth(arg[0])
-        if key == "Fn::And":
-            return all(truth(a) for a in arg)
-        if key == "Fn::Or":
-            return any(truth(a) for a in arg)
-        raise ValueError(f"unsupported condition function {key}")
-
     def condition(name: str) -> bool:
         if name not in results:
-            results[name] = truth(definitions[name])
+            results[name] = truth(
+                definitions[name],
+                lambda node: _value(node, params, results),
+                {"Condition": condition},
+            )
         return results[name]
 
     for name in definitions:

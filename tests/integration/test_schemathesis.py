@@ -91,7 +91,7 @@ def test_openapi_fuzz_finds_no_5xx_and_no_undocumented_status(app: FastAPI) -> N
                 suppress_health_check=list(HealthCheck),
             )
             @given(case=operation.as_strategy(generation_mode=mode))
-            def check(case: schemathesis.Case[Any]) -> None:
+            def check(case: schemathesis.Case) -> None:
                 nonlocal cases
                 cases += 1
                 case.call_and_validate(checks=CHECKS)
