@@ -12,11 +12,12 @@ import httpx
 import pytest
 from moto import mock_aws
 
+from devstack.envs import FAKE_CREDENTIALS
 from devstack.moto_plane import BUCKET, REGION, TABLE, create_data_plane, service_env
 from tests import tokens
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
 # What the tiers import from here; the data plane itself lives in devstack.moto_plane (the bench uses it too).
@@ -29,6 +30,8 @@ __all__ = [
     "moto_data_plane",
     "order_maker",
     "service_env",
+    "set_env",
+    "stop_process",
     "wait_for",
 ]
 
@@ -42,18 +45,33 @@ def moto_data_plane(env: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "ORDERS_TRACING_ENABLED"):
         env.delenv(name, raising=False)
-    env.setenv("AWS_ACCESS_KEY_ID", "testing")
-    env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    set_env(env, FAKE_CREDENTIALS)
     with mock_aws():
         plane = create_data_plane(boto3.session.Session())
-        for name, value in service_env(plane["kms_key_id"]).items():
-            env.setenv(name, value)
+        set_env(env, service_env(plane["kms_key_id"]))
         # Auth on, against the test issuer (tests/tokens.py): the in-process tiers send
         # tokens. service_env turns it off for the processes other tiers start.
         env.delenv("ORDERS_AUTH_DISABLED", raising=False)
-        for name, value in tokens.auth_env().items():
-            env.setenv(name, value)
+        set_env(env, tokens.auth_env())
         yield plane
+
+
+def set_env(env: pytest.MonkeyPatch, values: Mapping[str, str]) -> None:
+    """Every variable of `values` set for this test (monkeypatch undoes them after it)."""
+    for name, value in values.items():
+        env.setenv(name, value)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """SIGTERM (what ECS and Ctrl-C-like stops send), then SIGKILL if it does not exit."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class NewOrder(Protocol):

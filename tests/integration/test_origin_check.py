@@ -15,7 +15,7 @@ from mangum import Mangum
 from devstack.invoke import LambdaContext
 from tests import tokens
 from tests.contract.replay import EVENTS_DIR, load_event
-from tests.support import REGION
+from tests.support import REGION, set_env
 
 # An operator may do everything these tests do (tests/tokens.py).
 AUTH = tokens.bearer("operator")
@@ -37,8 +37,7 @@ def build_app(monkeypatch: pytest.MonkeyPatch, **env: str) -> FastAPI:
     from orders.app import create_app
     from orders.settings import get_settings
 
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, env)
     get_settings.cache_clear()
     return create_app(metrics_flush_seconds=0)
 

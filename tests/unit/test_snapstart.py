@@ -22,13 +22,13 @@ import pytest
 
 from devstack.moto_plane import service_env
 from orders import lambda_handler, observability, snapstart
+from tests.support import set_env
 
 
 @pytest.fixture
 def prepared(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The handler as before_snapshot leaves it (no AWS call is made: clients only)."""
-    for name, value in service_env("alias/orders-test").items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, service_env("alias/orders-test"))
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     lambda_handler.reset()
     snapstart.before_snapshot()
