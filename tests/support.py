@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from devstack.envs import FAKE_CREDENTIALS
 from devstack.moto_plane import BUCKET, REGION, TABLE, create_data_plane, service_env
+from devstack.outbox_loop import to_lambda_event
 from tests import tokens
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ __all__ = [
     "service_env",
     "set_env",
     "stop_process",
+    "stream_event",
     "wait_for",
 ]
 
@@ -54,6 +56,40 @@ def moto_data_plane(env: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         env.delenv("ORDERS_AUTH_DISABLED", raising=False)
         set_env(env, tokens.auth_env())
         yield plane
+
+
+def stream_event(
+    after: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every record on the table's stream (in moto, in-process) after the per-shard sequence
+    numbers `after`, as the Lambda event the outbox function gets (devstack's outbox loop
+    builds it the same way); and the positions to pass next time."""
+    arn = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=TABLE)["Table"][
+        "LatestStreamArn"
+    ]
+    streams = boto3.client("dynamodbstreams", region_name=REGION)
+    positions = dict(after or {})
+    records: list[Any] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        shard_id = shard["ShardId"]
+        if shard_id in positions:
+            iterator: str | None = streams.get_shard_iterator(
+                StreamArn=arn,
+                ShardId=shard_id,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=positions[shard_id],
+            )["ShardIterator"]
+        else:
+            iterator = streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        while iterator:
+            page = streams.get_records(ShardIterator=iterator)
+            records += page["Records"]
+            if page["Records"]:
+                positions[shard_id] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
+            iterator = page.get("NextShardIterator") if page["Records"] else None
+    return to_lambda_event(records, stream_arn=arn), positions
 
 
 def set_env(env: pytest.MonkeyPatch, values: Mapping[str, str]) -> None:

@@ -16,36 +16,10 @@ from mypy_boto3_events import EventBridgeClient
 from orders import outbox
 from orders.adapters.ratelimit import RATE_PREFIX
 from tests import tokens
-from tests.support import REGION, TABLE
+from tests.support import REGION, stream_event
 
 # An operator may do everything these tests do (tests/tokens.py).
 AUTH = tokens.bearer("operator")
-
-
-def stream_event(after: dict[str, str] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """Everything on the table's stream since `after` (per shard), shaped like Lambda's event."""
-    ddb = boto3.client("dynamodb", region_name=REGION)
-    streams = boto3.client("dynamodbstreams", region_name=REGION)
-    arn = ddb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-    positions = dict(after or {})
-    records = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        shard_id = shard["ShardId"]
-        if shard_id in positions:
-            iterator = streams.get_shard_iterator(
-                StreamArn=arn,
-                ShardId=shard_id,
-                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                SequenceNumber=positions[shard_id],
-            )["ShardIterator"]
-        else:
-            iterator = streams.get_shard_iterator(
-                StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-        for record in streams.get_records(ShardIterator=iterator)["Records"]:
-            records.append(json.loads(json.dumps({**record, "eventSourceARN": arn}, default=str)))
-            positions[shard_id] = record["dynamodb"]["SequenceNumber"]
-    return {"Records": records}, positions
 
 
 def bus_messages(queue_url: str) -> list[dict[str, Any]]:
