@@ -16,6 +16,7 @@ from devstack.envs import FAKE_CREDENTIALS
 from devstack.moto_plane import BUCKET, REGION, TABLE, create_data_plane, service_env
 from devstack.outbox_loop import to_lambda_event
 from tests import tokens
+from tests.env import set_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -31,7 +32,6 @@ __all__ = [
     "moto_data_plane",
     "order_maker",
     "service_env",
-    "set_env",
     "stop_process",
     "stream_event",
     "wait_for",
@@ -90,12 +90,6 @@ def stream_event(
                 positions[shard_id] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
             iterator = page.get("NextShardIterator") if page["Records"] else None
     return to_lambda_event(records, stream_arn=arn), positions
-
-
-def set_env(env: pytest.MonkeyPatch, values: Mapping[str, str]) -> None:
-    """Every variable of `values` set for this test (monkeypatch undoes them after it)."""
-    for name, value in values.items():
-        env.setenv(name, value)
 
 
 def stop_process(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:

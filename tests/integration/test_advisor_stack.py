@@ -13,7 +13,7 @@ from moto import mock_aws
 from advisor import cli
 from advisor.stack_metrics import read_stack
 from devstack.envs import FAKE_CREDENTIALS
-from tests.support import set_env
+from tests.env import set_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

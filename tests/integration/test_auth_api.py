@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from devstack.ports import free_port
 from orders.api.auth import PrincipalDep
 from tests import tokens
-from tests.support import set_env
+from tests.env import set_env
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -15,7 +15,8 @@ from mangum import Mangum
 from devstack.invoke import LambdaContext
 from tests import tokens
 from tests.contract.replay import EVENTS_DIR, load_event
-from tests.support import REGION, set_env
+from tests.env import set_env
+from tests.support import REGION
 
 # An operator may do everything these tests do (tests/tokens.py).
 AUTH = tokens.bearer("operator")

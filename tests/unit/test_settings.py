@@ -6,7 +6,7 @@ import pytest
 
 from orders.settings import SettingsError, load_settings
 from tests import tokens
-from tests.support import set_env
+from tests.env import set_env
 
 VALID = {
     "ORDERS_TABLE_NAME": "orders", "ORDERS_BUCKET_NAME": "bucket",

@@ -22,7 +22,7 @@ import pytest
 
 from devstack.moto_plane import service_env
 from orders import lambda_handler, observability, snapstart
-from tests.support import set_env
+from tests.env import set_env
 
 
 @pytest.fixture
