@@ -17,7 +17,7 @@ from orders.adapters.keys import EVENT_PREFIX, order_pk
 from tests import tokens
 from tests.contract.conftest import ORDER_ID, samples
 from tests.contract.replay import EVENTS_DIR, load_event
-from tests.support import REGION, TABLE
+from tests.support import REGION, stream_event
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -29,25 +29,9 @@ BATCH = EVENTS_DIR / "dynamodb/outbox-batch.json"
 BUS_EVENT = EVENTS_DIR / "eventbridge/order-created.json"
 
 
-def stream_records(world: World) -> list[dict[str, Any]]:
+def stream_records() -> list[dict[str, Any]]:
     """Every record the table's stream holds, in the form Lambda delivers them."""
-    table = world.dynamodb.describe_table(TableName=TABLE)["Table"]
-    arn = table["LatestStreamArn"]
-    streams = boto3.client("dynamodbstreams", region_name=REGION)
-    records: list[dict[str, Any]] = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator: str | None = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        ).get("ShardIterator")
-        while iterator:
-            page = streams.get_records(ShardIterator=iterator)
-            records += [dict(r) for r in page["Records"]]
-            iterator = page.get("NextShardIterator") if page["Records"] else None
-    for record in records:
-        # Lambda's event source mapping adds the stream ARN and sends epoch seconds.
-        record["eventSourceARN"] = arn
-        created = record["dynamodb"]["ApproximateCreationDateTime"]
-        record["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
+    records: list[dict[str, Any]] = stream_event()[0]["Records"]
     return records
 
 
@@ -90,7 +74,7 @@ def test_sample_batch_is_what_the_table_streams_for_a_new_order(world: World) ->
     # Given the sample batch, and the table after the repository stored ORDER_ID
     # with its OrderCreated outbox item (the world's seed, at the sample's times and ids)
     sample = load_event(BATCH)["Records"]
-    streamed = stream_records(world)
+    streamed = stream_records()
     for record in (r for r in sample if r["eventName"] == "INSERT"):
         # Then each INSERT of the sample is what the stream delivered, image for image
         real = last_record(streamed, "INSERT", *_key(record))
@@ -125,7 +109,7 @@ def test_outbox_handler_publishes_the_outbox_insert_and_ignores_the_rest(
     stored = world.item(*_key(outbox_insert))
     assert stored is not None
     assert stored["bus_event_id"]["S"]
-    modify = last_record(stream_records(world), "MODIFY", *_key(outbox_insert))
+    modify = last_record(stream_records(), "MODIFY", *_key(outbox_insert))
     sample_modify = next(r for r in batch["Records"] if r["eventName"] == "MODIFY")
     assert set(_image(modify)) == set(_image(sample_modify))
     assert modify["dynamodb"]["OldImage"] == sample_modify["dynamodb"]["OldImage"]
@@ -152,7 +136,7 @@ def test_eventbridge_sample_has_the_shape_consumers_receive(
     )
     assert created.status_code == 201
     pk = order_pk(created.json()["id"])
-    records = [r for r in stream_records(world) if r["dynamodb"]["Keys"]["pk"]["S"] == pk]
+    records = [r for r in stream_records() if r["dynamodb"]["Keys"]["pk"]["S"] == pk]
     assert [r["eventName"] for r in records] == ["INSERT", "INSERT"]  # the order, its outbox item
     # When the outbox handler gets them, as Lambda would deliver them
     assert outbox.handler({"Records": records}, lambda_context) == {"batchItemFailures": []}  # type: ignore[arg-type]

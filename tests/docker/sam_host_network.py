@@ -92,7 +92,7 @@ def patch() -> None:
             options = host_network(options)
         return create(self, image, command, **options)
 
-    ContainerCollection.create = create_on_host_network  # type: ignore[method-assign]
+    ContainerCollection.create = create_on_host_network
 
 
 def main(argv: list[str]) -> int:

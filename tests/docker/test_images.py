@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,19 @@ def run(image: str, env: dict[str, str]) -> str:
     return proc.stdout.strip()
 
 
+@contextmanager
+def serving(image: str, env: dict[str, str], port: int, health: str) -> Iterator[tuple[str, str]]:
+    """`image` run (as `run` runs it) until `health` answers on `port`: (container, base URL).
+    The container is removed afterwards, whatever happened."""
+    container = run(image, env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: answers(f"{url}{health}"), 60, f"{image} on {url}")
+        yield container, url
+    finally:
+        remove_containers({container})
+
+
 def inspect(container: str, template: str) -> str:
     return subprocess.run(
         ["docker", "inspect", "-f", template, container],
@@ -114,13 +128,8 @@ def api(built: dict[str, str], emulator_stack: DevStack) -> Iterator[tuple[str, 
         "UVICORN_HOST": "127.0.0.1",
         "UVICORN_PORT": str(port),
     }
-    container = run(built["api"], env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: answers(f"{url}/api/health"), 60, f"API image on {url}\n")
+    with serving(built["api"], env, port, "/api/health") as (container, url):
         yield container, url
-    finally:
-        remove_containers({container})
 
 
 def test_build_context_is_only_what_the_images_copy(base_image: str) -> None:
@@ -207,15 +216,10 @@ def test_ui_image_serves_its_page_and_turns_healthy(
         "STREAMLIT_SERVER_ADDRESS": "127.0.0.1",
         "STREAMLIT_SERVER_PORT": str(port),
     }
-    container = run(built["ui"], env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: answers(f"{url}/_stcore/health"), 60, f"UI image on {url}")
+    with serving(built["ui"], env, port, "/_stcore/health") as (container, url):
         assert main_process_uid(container) == APP_UID
         status, page = http("GET", f"{url}/")
         assert status == 200
         assert b"<title>Streamlit</title>" in page, page[:300]
         assert http("GET", f"{url}/_stcore/health") == (200, b"ok")
         timed("UI HEALTHCHECK healthy", wait_healthy(container))
-    finally:
-        remove_containers({container})

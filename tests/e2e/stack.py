@@ -10,11 +10,19 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import boto3
+
+from devstack import state
 from devstack.identity import MACHINE, access_token
 from devstack.ports import free_port
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60
@@ -58,6 +66,12 @@ class DevStack:
         """The Authorization header for `user`'s token."""
         return {"Authorization": f"Bearer {self.token(user)}"}
 
+    def sqs(self) -> SQSClient:
+        """An SQS client on this stack's emulator (the rule's target queue is there)."""
+        return boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        ).client("sqs", endpoint_url=self.endpoint_url)
+
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 20) -> int:
         """Signal the runner and wait for it; its exit code."""
         if self.process.poll() is None:
@@ -65,10 +79,55 @@ class DevStack:
         return self.process.wait(timeout)
 
 
+# What DevStack takes from devstack's state.json (the same names there).
+_FROM_STATE = {f.name for f in fields(DevStack)} & {f.name for f in fields(state.DevState)}
+
+
+def bus_events(
+    stack: DevStack,
+    order_ids: set[str],
+    done: Callable[[list[dict[str, Any]]], bool],
+    *,
+    timeout: float,
+    linger: float = 0.0,
+) -> list[dict[str, Any]]:
+    """The EventBridge events about these orders that reached the rule's queue, in arrival
+    order, each message deleted once read: until `done(events)` holds, then `linger`
+    seconds more (to catch a late or second copy), or until `timeout` passed."""
+    sqs, queue = stack.sqs(), stack.outputs["EventsQueueUrl"]
+    events: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = sqs.receive_message(
+            QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        for message in messages:
+            event = json.loads(message["Body"])
+            if event["detail"]["order"]["id"] in order_ids:
+                events.append(event)
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        if done(events) and deadline > time.monotonic() + linger:
+            deadline = time.monotonic() + linger
+    return events
+
+
+def distinct_event_ids(expected: int) -> Callable[[list[dict[str, Any]]], bool]:
+    """A `done` for bus_events: `expected` different event ids have arrived."""
+    return lambda events: len({e["detail"]["event_id"] for e in events}) >= expected
+
+
 def clean_env() -> dict[str, str]:
     """This process's environment without anything that would steer the runner."""
     drop = ("API_PORT", "UI_PORT", "MOTO_PORT", "MOTO_HOST", "DEV_", "STACK", "AWS_", "ORDERS_")
     return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
+def run_module(module: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`python -m module args` from the repo root, as a make target runs it; output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
 
 
 def start(state_dir: Path, *args: str, env: dict[str, str] | None = None) -> DevStack:
@@ -120,22 +179,18 @@ def start(state_dir: Path, *args: str, env: dict[str, str] | None = None) -> Dev
         output.append(line)
         if line.startswith("ready in"):
             break
-    state = json.loads((state_dir / "state.json").read_text())
+    # Read as make invoke/seed/token read it (devstack.state): one definition of the file.
+    ready = state.read(state_dir)
+    assert ready is not None, "ready, but no state.json:\n" + "".join(output)
     # Keep draining stdout so the runner never blocks on a full pipe.
     threading.Thread(target=lambda: _drain(lines, output), daemon=True).start()
+    shared = {name: value for name, value in asdict(ready).items() if name in _FROM_STATE}
     return DevStack(
-        api_url=state["api_url"],
-        ui_url=state["ui_url"],
-        endpoint_url=state["endpoint_url"],
-        outputs=state["outputs"],
-        children=state["children"],
+        **shared,
         state_dir=state_dir,
         process=process,
         output=output,
         startup_seconds=time.monotonic() - started,
-        lambda_url=state["lambda_url"],
-        fargate_url=state["fargate_url"],
-        identity=state.get("identity"),
     )
 
 

@@ -62,7 +62,7 @@ _mangum = Mangum(
 
 def echo_function(event: dict[str, Any], _function_name: str) -> Any:
     """Runs in a worker: the event through Mangum, plus the event itself for the test."""
-    return _mangum(event, None)
+    return _mangum(event, None)  # type: ignore[arg-type]
 
 
 def failing_function(event: dict[str, Any], _function_name: str) -> Any:
@@ -70,7 +70,7 @@ def failing_function(event: dict[str, Any], _function_name: str) -> Any:
         raise RuntimeError("the function failed")
     if event["rawPath"] == "/api/die":
         os._exit(137)
-    return _mangum(event, None)
+    return _mangum(event, None)  # type: ignore[arg-type]
 
 
 def client_for(function: Callable[[dict[str, Any], str], Any]) -> Iterator[TestClient]:

@@ -6,19 +6,17 @@ are this module's alone. Real processes on loopback; every loop is bounded.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import httpx
 import pytest
 
 from bench.soak import Load, rss_bytes, run_mix
-from tests.e2e.stack import DevStack, environ, start
+from tests.e2e.stack import DevStack, bus_events, distinct_event_ids, environ, start
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -53,30 +51,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     assert running.stop() == 0, "".join(running.output)
 
 
-def bus_events(stack: DevStack, order_ids: set[str], expected: int) -> dict[str, set[str]]:
-    """Drain the rule's queue: event ids per order, until `expected` distinct ones arrived."""
-    sqs = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    ).client("sqs", endpoint_url=stack.endpoint_url)
-    queue = stack.outputs["EventsQueueUrl"]
+def event_ids_per_order(stack: DevStack, order_ids: set[str], expected: int) -> dict[str, set[str]]:
+    """The event ids on the bus per order, once `expected` distinct ones arrived. It listens
+    a while longer: anything still arriving would be an event for a write that did not happen."""
+    events = bus_events(
+        stack, order_ids, distinct_event_ids(expected), timeout=PUBLISH_TIMEOUT_SECONDS, linger=2.5
+    )
     seen: dict[str, set[str]] = defaultdict(set)
-    deadline = time.monotonic() + PUBLISH_TIMEOUT_SECONDS
-    while time.monotonic() < deadline and sum(map(len, seen.values())) < expected:
-        messages = sqs.receive_message(
-            QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1
-        ).get("Messages", [])
-        for message in messages:
-            detail = json.loads(message["Body"])["detail"]
-            if detail["order"]["id"] in order_ids:
-                seen[detail["order"]["id"]].add(detail["event_id"])
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-    # Anything still arriving would be an event for a write that did not happen.
-    time.sleep(1.5)
-    for message in sqs.receive_message(
-        QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1
-    ).get("Messages", []):
-        detail = json.loads(message["Body"])["detail"]
-        seen[detail["order"]["id"]].add(detail["event_id"])
+    for event in events:
+        seen[event["detail"]["order"]["id"]].add(event["detail"]["event_id"])
     return seen
 
 
@@ -123,7 +106,7 @@ def test_an_if_match_race_has_one_winner_and_only_its_event(stack: DevStack) -> 
         time.sleep(0.5)
     assert not pending, f"{len(pending)} orders with events never published"
     assert {len(events) for events in stored.values()} == {2}
-    on_bus = bus_events(stack, set(winners), expected=2 * ROUNDS)
+    on_bus = event_ids_per_order(stack, set(winners), expected=2 * ROUNDS)
     assert {o: len(ids) for o, ids in on_bus.items()} == dict.fromkeys(winners, 2)
     assert all(on_bus[o] == {e["id"] for e in stored[o]} for o in winners)
 

@@ -28,7 +28,7 @@ from devstack.identity import with_auth
 from devstack.identity_provision import provision
 from devstack.ports import free_port
 from devstack.tokens import machine_token
-from tests.support import REGION, TABLE, create_data_plane, service_env, wait_for
+from tests.support import REGION, TABLE, create_data_plane, service_env, stop_process, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -60,7 +60,7 @@ if _point:
     dynamodb.DynamoOrderRepository.add = add
 '''
 
-BODY = {"customer": "crash-co", "product": "widget", "quantity": 4}
+BODY: dict[str, Any] = {"customer": "crash-co", "product": "widget", "quantity": 4}
 
 
 def _base_env() -> dict[str, str]:
@@ -81,13 +81,7 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
 
 
 @pytest.fixture(scope="module")

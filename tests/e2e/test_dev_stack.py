@@ -2,39 +2,29 @@
 
 from __future__ import annotations
 
-import json
-import time
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
-from tests.e2e.stack import DevStack
+from tests.e2e.stack import DevStack, bus_events
 
 pytestmark = pytest.mark.e2e
 
 EVENTS_TIMEOUT_SECONDS = 20
 
 
-def sqs(stack: DevStack) -> Any:
-    return boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    ).client("sqs", endpoint_url=stack.endpoint_url)
-
-
 def events_for(stack: DevStack, order_id: str, wanted: set[str]) -> dict[str, dict[str, Any]]:
-    """Poll the rule's target queue until every wanted detail-type arrived for this order."""
-    client, seen = sqs(stack), {}
-    deadline = time.monotonic() + EVENTS_TIMEOUT_SECONDS
-    while time.monotonic() < deadline and not wanted <= seen.keys():
-        messages = client.receive_message(
-            QueueUrl=stack.outputs["EventsQueueUrl"], MaxNumberOfMessages=10, WaitTimeSeconds=1
-        ).get("Messages", [])
-        for message in messages:
-            event = json.loads(message["Body"])
-            if event["detail"]["order"]["id"] == order_id:
-                seen.setdefault(event["detail-type"], event)
+    """The first event of each wanted detail-type for this order, once all arrived."""
+    events = bus_events(
+        stack,
+        {order_id},
+        lambda events: wanted <= {e["detail-type"] for e in events},
+        timeout=EVENTS_TIMEOUT_SECONDS,
+    )
+    seen: dict[str, dict[str, Any]] = {}
+    for event in events:
+        seen.setdefault(event["detail-type"], event)
     return seen
 
 

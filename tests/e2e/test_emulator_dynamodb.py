@@ -36,7 +36,7 @@ def ddb(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def backend_table() -> Any:
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
     return dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].tables[TABLE]
@@ -205,7 +205,8 @@ def test_the_faster_sorts_give_moto_s_own_order(ddb: Any) -> None:
                 },
             )
     table = backend_table()
-    hash_attrs, range_attrs = ["entity", "pk"], ["created_key", "sk"]
+    hash_attrs: list[str] = ["entity", "pk"]
+    range_attrs: list[str | None] = ["created_key", "sk"]
 
     ours = emulator_dynamodb.all_items(table)
     theirs = Table.all_items(table)

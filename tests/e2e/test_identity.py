@@ -10,7 +10,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from devstack.identity_provision import provision
 from devstack.ports import free_port
 from devstack.tokens import NOT_RUNNING
 from orders.settings import Settings
-from tests.e2e.stack import ROOT, clean_env, environ
+from tests.e2e.stack import ROOT, clean_env, environ, run_module
 
 if TYPE_CHECKING:
     from tests.e2e.stack import DevStack
@@ -37,14 +36,7 @@ pytestmark = pytest.mark.e2e
 
 def make_token(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`make token`'s command."""
-    return subprocess.run(
-        [sys.executable, "-m", "devstack.tokens", *args, "--state-dir", str(state_dir)],
-        cwd=ROOT,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_module("devstack.tokens", *args, "--state-dir", str(state_dir))
 
 
 def served_keys(stack: DevStack) -> KeySet:
@@ -57,7 +49,7 @@ def served_keys(stack: DevStack) -> KeySet:
 def client(stack: DevStack, service: str) -> Any:
     return boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    ).client(service, endpoint_url=stack.endpoint_url)
+    ).client(service, endpoint_url=stack.endpoint_url)  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize("user", identity.token_users())

@@ -295,7 +295,7 @@ def test_an_iterator_the_stream_refuses_is_replaced_from_the_checkpoint(
     outbox = loop(table, handler)
     outbox.step()
     put(table, "EVENT#2")
-    refusals = []
+    refusals: list[int] = []
 
     # Given the stream refuses the loop's next iterator once
     def refuse_once(**_: object) -> None:

@@ -7,8 +7,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 from devstack.emulator import cloudformation
 from devstack.front_door import SERVED_BY
 from devstack.ports import free_port
-from tests.e2e.stack import ROOT, DevStack, alive, clean_env, start
+from tests.e2e.stack import DevStack, alive, clean_env, run_module, start
 
 pytestmark = pytest.mark.e2e
 
@@ -31,24 +29,16 @@ def test_a_port_in_use_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
 
         # When the stack starts
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "devstack",
-                "--api-port",
-                str(port),
-                "--ui-port",
-                str(free_port()),
-                "--moto-port",
-                str(free_port()),
-                "--state-dir",
-                str(tmp_path),
-            ],
-            cwd=ROOT,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
+        result = run_module(
+            "devstack",
+            "--api-port",
+            str(port),
+            "--ui-port",
+            str(free_port()),
+            "--moto-port",
+            str(free_port()),
+            "--state-dir",
+            str(tmp_path),
             timeout=30,
         )
 
@@ -66,26 +56,17 @@ def test_a_template_moto_refuses_is_one_clear_line_and_exit_1(tmp_path: Path) ->
         "    Properties:\n      RedrivePolicy: !GetAtt Missing.Arn\n"
     )
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devstack",
-            "--no-ui",
-            "--template",
-            str(template),
-            "--api-port",
-            str(free_port()),
-            "--moto-port",
-            str(free_port()),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
-        cwd=ROOT,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_module(
+        "devstack",
+        "--no-ui",
+        "--template",
+        str(template),
+        "--api-port",
+        str(free_port()),
+        "--moto-port",
+        str(free_port()),
+        "--state-dir",
+        str(tmp_path / "state"),
     )
 
     assert result.returncode == 1
@@ -131,13 +112,8 @@ def test_a_restarted_front_door_keeps_the_target(tmp_path: Path) -> None:
     stack = start(tmp_path, "--no-ui", "--target", "both", "--weight", "100")
     try:
         # Given a switch to fargate
-        switched = subprocess.run(
-            [sys.executable, "-m", "devstack.switch", "fargate", "--state-dir", str(tmp_path)],
-            cwd=ROOT,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=30,
+        switched = run_module(
+            "devstack.switch", "fargate", "--state-dir", str(tmp_path), timeout=30
         )
         assert switched.returncode == 0, switched.stderr
         assert "target: both (100% to fargate, 0% to lambda) -> fargate" in switched.stdout
@@ -232,6 +208,7 @@ def test_with_a_profile_the_api_runs_against_a_deployed_stack(
         # and the API checks tokens against the deployed stack's user pool
         assert local.identity == dev_stack.identity
         env = json.loads((local.state_dir / "state.json").read_text())["env"]
+        assert dev_stack.identity is not None
         assert env["ORDERS_AUTH_ISSUER"] == dev_stack.identity["issuer"]
         assert env["ORDERS_AUTH_JWKS_URL"] == dev_stack.identity["jwks_url"]
     finally:

@@ -10,9 +10,6 @@ phase's p50/p99 is printed (no timing is asserted: the machine is shared).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -20,12 +17,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import httpx
 import pytest
 
 from devstack.front_door import SERVED_BY
-from tests.e2e.stack import ROOT, DevStack, clean_env, start
+from tests.e2e.stack import (
+    DevStack,
+    bus_events,
+    distinct_event_ids,
+    run_module,
+    start,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -187,12 +189,10 @@ def client_loop(drill: Drill, base_url: str, customer: str, auth: dict[str, str]
 
 
 def switch(stack: DevStack, target: str, weight: int | None) -> None:
-    argv = [sys.executable, "-m", "devstack.switch", target, "--state-dir", str(stack.state_dir)]
+    args = [target, "--state-dir", str(stack.state_dir)]
     if weight is not None:
-        argv += ["--weight", str(weight)]
-    result = subprocess.run(
-        argv, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=30
-    )
+        args += ["--weight", str(weight)]
+    result = run_module("devstack.switch", *args, timeout=30)
     assert result.returncode == 0, result.stderr
     assert f"-> {target}" in result.stdout
 
@@ -203,29 +203,12 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def bus_event_counts(stack: DevStack, order_ids: set[str], expected: int) -> Counter[str]:
-    """Messages per event id on the rule's queue, for these orders, until `expected` arrived."""
-    sqs = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    ).client("sqs", endpoint_url=stack.endpoint_url)
-    queue = stack.outputs["EventsQueueUrl"]
-    counts: Counter[str] = Counter()
-    deadline = time.monotonic() + PUBLISH_TIMEOUT_SECONDS
-    quiet_until: float | None = None
-    while time.monotonic() < deadline:
-        messages = sqs.receive_message(
-            QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1
-        ).get("Messages", [])
-        for message in messages:
-            detail = json.loads(message["Body"])["detail"]
-            if detail["order"]["id"] in order_ids:
-                counts[detail["event_id"]] += 1
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        if len(counts) >= expected:
-            # All arrived: listen a little longer for a second copy of any of them.
-            quiet_until = quiet_until or time.monotonic() + 2.0
-            if time.monotonic() > quiet_until:
-                break
-    return counts
+    """Messages per event id on the rule's queue, for these orders, once `expected` arrived
+    and a little longer, to catch a second copy of any of them."""
+    events = bus_events(
+        stack, order_ids, distinct_event_ids(expected), timeout=PUBLISH_TIMEOUT_SECONDS, linger=2.0
+    )
+    return Counter(event["detail"]["event_id"] for event in events)
 
 
 @pytest.fixture(scope="module")

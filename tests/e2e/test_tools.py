@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 from devstack.identity import LocalIdentity
 from devstack.invoke import NOT_RUNNING, TOKEN_PLACEHOLDER, with_token
 from devstack.samenv import ENV_FILE, render
-from tests.e2e.stack import ROOT, DevStack, clean_env
+from tests.e2e.stack import ROOT, DevStack, run_module
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,14 +57,7 @@ def http_api_event(method: str, path: str, body: dict[str, Any] | None = None) -
 
 
 def invoke(event_file: Path, state_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "devstack.invoke", str(event_file), "--state-dir", str(state_dir)],
-        cwd=ROOT,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_module("devstack.invoke", str(event_file), "--state-dir", str(state_dir))
 
 
 def test_invoke_runs_the_lambda_handler_against_the_running_stack(
@@ -123,21 +115,8 @@ def test_invoke_without_a_running_stack_says_so(tmp_path: Path) -> None:
 
 
 def test_seed_creates_orders_in_every_status(dev_stack: DevStack) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devstack.seed",
-            "--api",
-            dev_stack.api_url,
-            "--state-dir",
-            str(dev_stack.state_dir),
-        ],
-        cwd=ROOT,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_module(
+        "devstack.seed", "--api", dev_stack.api_url, "--state-dir", str(dev_stack.state_dir)
     )
 
     assert result.returncode == 0, result.stderr
@@ -148,14 +127,7 @@ def test_seed_creates_orders_in_every_status(dev_stack: DevStack) -> None:
 def test_seed_without_an_api_says_so() -> None:
     from devstack.ports import free_port
 
-    result = subprocess.run(
-        [sys.executable, "-m", "devstack.seed", "--api", f"http://127.0.0.1:{free_port()}"],
-        cwd=ROOT,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_module("devstack.seed", "--api", f"http://127.0.0.1:{free_port()}", timeout=30)
 
     assert result.returncode == 1
     assert "make dev" in result.stderr

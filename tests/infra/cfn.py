@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,10 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise TypeError(f"!{suffix} on a {type(node).__name__}")
     if suffix == "Ref":
         return {"Ref": value}
     if suffix == "Condition":
@@ -55,7 +58,8 @@ _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 def load(path: Path) -> dict[str, Any]:
     """A CloudFormation YAML (or JSON) template as plain dicts with long-form intrinsics."""
-    return yaml.load(path.read_text(), Loader=_CfnLoader)
+    template: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
+    return template
 
 
 def parameter_values(template: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
@@ -80,29 +84,43 @@ def _value(node: Any, params: dict[str, Any], conditions: dict[str, bool]) -> An
     return node
 
 
+class UnsupportedFunction(ValueError):
+    """A condition or rule function `truth` was not given."""
+
+
+def truth(
+    node: Any,
+    value: Callable[[Any], Any],
+    more: Mapping[str, Callable[[Any], bool]] | None = None,
+) -> bool:
+    """A condition's truth: Fn::Equals over operands `value` evaluates, and Fn::Not/And/Or;
+    `more` adds what only Conditions (Condition) or Rules (Fn::Contains, ...) have."""
+    ((key, arg),) = node.items()
+    if key == "Fn::Equals":
+        return str(value(arg[0])) == str(value(arg[1]))
+    if key == "Fn::Not":
+        return not truth(arg[0], value, more)
+    if key == "Fn::And":
+        return all(truth(a, value, more) for a in arg)
+    if key == "Fn::Or":
+        return any(truth(a, value, more) for a in arg)
+    if more and key in more:
+        return more[key](arg)
+    raise UnsupportedFunction(key)
+
+
 def evaluate_conditions(template: dict[str, Any], params: dict[str, Any]) -> dict[str, bool]:
     """Truth value of every entry of Conditions for these parameter values."""
     definitions = template.get("Conditions", {})
     results: dict[str, bool] = {}
 
-    def truth(node: Any) -> bool:
-        ((key, arg),) = node.items()
-        if key == "Condition":
-            return condition(arg)
-        if key == "Fn::Equals":
-            left, right = (_value(a, params, results) for a in arg)
-            return str(left) == str(right)
-        if key == "Fn::Not":
-            return not truth(arg[0])
-        if key == "Fn::And":
-            return all(truth(a) for a in arg)
-        if key == "Fn::Or":
-            return any(truth(a) for a in arg)
-        raise ValueError(f"unsupported condition function {key}")
-
     def condition(name: str) -> bool:
         if name not in results:
-            results[name] = truth(definitions[name])
+            results[name] = truth(
+                definitions[name],
+                lambda node: _value(node, params, results),
+                {"Condition": condition},
+            )
         return results[name]
 
     for name in definitions:
@@ -142,7 +160,8 @@ def resolve(template: dict[str, Any], given: dict[str, Any] | None = None) -> di
         entries = template.get(section, {})
         for name in [n for n, e in entries.items() if not conditions.get(e.get("Condition"), True)]:
             del entries[name]
-    return _prune(template, params, conditions)
+    resolved: dict[str, Any] = _prune(template, params, conditions)
+    return resolved
 
 
 def by_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

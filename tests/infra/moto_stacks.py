@@ -70,6 +70,7 @@ import json
 import re
 import subprocess
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,23 +190,19 @@ def check_rules(template: dict[str, Any], values: dict[str, Any], where: str) ->
         found = value(node)
         return [str(v) for v in (found.split(",") if isinstance(found, str) else found)]
 
+    rule_functions: dict[str, Callable[[Any], bool]] = {
+        "Fn::Contains": lambda arg: str(value(arg[1])) in as_list(arg[0]),
+        "Fn::EachMemberEquals": lambda arg: all(v == str(value(arg[1])) for v in as_list(arg[0])),
+        "Fn::EachMemberIn": lambda arg: set(as_list(arg[0])) <= set(as_list(arg[1])),
+    }
+
     def truth(node: Any) -> bool:
-        ((key, arg),) = node.items()
-        if key == "Fn::Equals":
-            return str(value(arg[0])) == str(value(arg[1]))
-        if key == "Fn::Not":
-            return not truth(arg[0])
-        if key == "Fn::And":
-            return all(truth(a) for a in arg)
-        if key == "Fn::Or":
-            return any(truth(a) for a in arg)
-        if key == "Fn::Contains":
-            return str(value(arg[1])) in as_list(arg[0])
-        if key == "Fn::EachMemberEquals":
-            return all(v == str(value(arg[1])) for v in as_list(arg[0]))
-        if key == "Fn::EachMemberIn":
-            return set(as_list(arg[0])) <= set(as_list(arg[1]))
-        raise DeployError(f"{where}: rule function {key} is not supported by the harness")
+        try:
+            return cfn.truth(node, value, rule_functions)
+        except cfn.UnsupportedFunction as unsupported:
+            raise DeployError(
+                f"{where}: rule function {unsupported} is not supported by the harness"
+            ) from None
 
     broken = []
     for name, rule in template.get("Rules", {}).items():

@@ -53,10 +53,11 @@ def as_packaged(template: dict[str, Any]) -> dict[str, Any]:
 
 def expand(path: Path, parameters: dict[str, Any]) -> dict[str, Any]:
     # The translator asks a boto3 session for the region even when AWS::Region is given.
-    os.environ.setdefault("AWS_DEFAULT_REGION", PSEUDO["AWS::Region"])
+    os.environ.setdefault("AWS_DEFAULT_REGION", str(PSEUDO["AWS::Region"]))
     template = as_packaged(yaml_parse(path.read_text()))
     values = {**PSEUDO, **parameters}
-    return transform(template, values, OfflinePolicyLoader())
+    expanded: dict[str, Any] = transform(template, values, OfflinePolicyLoader())
+    return expanded
 
 
 if __name__ == "__main__":

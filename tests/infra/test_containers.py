@@ -14,13 +14,15 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import boto3
 import pytest
 
+from devstack import envs
+from devstack.emulator import Emulator, deploy_data_stack
 from devstack.ports import free_port
 from tests import tokens
 from tests.infra import cfn
 from tests.infra.tooling import run, tool
+from tests.support import stop_process
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -50,7 +52,8 @@ def instructions(path: Path) -> list[tuple[str, str]]:
 
 def exec_form(path: Path, instruction: str) -> list[str]:
     (*_, last) = [args for name, args in instructions(path) if name == instruction]
-    return json.loads(last)
+    form: list[str] = json.loads(last)
+    return form
 
 
 def env_of(path: Path) -> dict[str, str]:
@@ -60,13 +63,14 @@ def env_of(path: Path) -> dict[str, str]:
     env: dict[str, str] = {}
     for name, args in steps[final:]:
         if name == "ENV":
-            env.update(pair.split("=", 1) for pair in shlex.split(args))
+            env.update(pair.split("=", 1) for pair in shlex.split(args))  # type: ignore[misc]
     return env
 
 
 def healthcheck(path: Path) -> list[str]:
     (args,) = [args for name, args in instructions(path) if name == "HEALTHCHECK"]
-    return json.loads(args.split(" CMD ", 1)[1])
+    command: list[str] = json.loads(args.split(" CMD ", 1)[1])
+    return command
 
 
 def arg_defaults(path: Path) -> dict[str, str]:
@@ -168,36 +172,21 @@ def test_ui_cmd_runs_streamlit_on_8501() -> None:
 
 
 @pytest.fixture
-def moto_data_plane(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """moto server on loopback with cform/data.yaml deployed into its CloudFormation."""
-    from moto.server import ThreadedMotoServer
-
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    }.items():
-        monkeypatch.setenv(name, value)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+def emulator_env() -> Iterator[dict[str, str]]:
+    """The service's environment against the emulator as `make dev` starts it: moto on
+    loopback with cform/data.yaml deployed through its CloudFormation."""
+    emulator = Emulator("127.0.0.1", free_port())
+    endpoint = f"http://127.0.0.1:{emulator.port}"
+    emulator.start()
     try:
-        client = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=endpoint)
-        client.create_stack(
-            StackName="orders-cmd-test", TemplateBody=(cfn.CFORM / "data.yaml").read_text()
-        )
-        (stack,) = client.describe_stacks(StackName="orders-cmd-test")["Stacks"]
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-        yield {"endpoint": endpoint, **outputs}
+        outputs = deploy_data_stack(endpoint, cfn.CFORM / "data.yaml", "orders-cmd-test")
+        yield envs.emulator_env(outputs, endpoint)
     finally:
-        server.stop()
+        emulator.stop()
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning:moto.cloudformation.parsing")
-def test_api_cmd_serves_health_against_moto(
-    moto_data_plane: dict[str, str], tmp_path: Path
-) -> None:
+def test_api_cmd_serves_health_against_moto(emulator_env: dict[str, str], tmp_path: Path) -> None:
     """Run the Dockerfile's CMD itself with the image's UVICORN_* settings. Only the port
     value is swapped for a free one (8000 may be taken here)."""
     argv = exec_form(CONTAINERS / "api" / "Dockerfile", "CMD")
@@ -210,23 +199,10 @@ def test_api_cmd_serves_health_against_moto(
         "UVICORN_HOST": image_env["UVICORN_HOST"],
         "UVICORN_PORT": str(port),
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-        "AWS_ENDPOINT_URL": moto_data_plane["endpoint"],
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "ORDERS_TABLE_NAME": moto_data_plane["TableName"],
-        "ORDERS_BUCKET_NAME": moto_data_plane["BucketName"],
-        "ORDERS_EVENT_BUS_NAME": moto_data_plane["EventBusName"],
-        "ORDERS_KMS_KEY_ID": moto_data_plane["KmsKeyArn"],
+        **emulator_env,
         # The task gets the pool's issuer and clients (template); health needs no token.
         **tokens.auth_env(),
         "ORDERS_TRACING_ENABLED": "false",
-        "ORDERS_REQUEST_TIMEOUT_SECONDS": "30",
-        "POWERTOOLS_SERVICE_NAME": "orders",
-        "POWERTOOLS_METRICS_NAMESPACE": "OrdersService",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
     }
     log = (tmp_path / "uvicorn.log").open("w+")
     # cwd is an empty directory, as in the image: the package must come from the install.
@@ -244,10 +220,5 @@ def test_api_cmd_serves_health_against_moto(
         log.seek(0)
         assert status == 200, f"{shlex.join(argv)} did not answer /api/health:\n{log.read()}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()

@@ -152,6 +152,7 @@ def test_cloudfront_sends_the_secret_header_by_dynamic_reference(
 def test_the_secret_is_generated_by_secrets_manager_under_the_shared_key(
     deployed: dict[str, dict[str, dict[str, Any]]],
 ) -> None:
+    assert set(deployed) == set(SCENARIOS), "no target to check"
     for stacks in deployed.values():
         secret = stacks["root"]["Resources"]["OriginSecret"]
         assert "Condition" not in secret

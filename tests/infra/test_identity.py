@@ -291,7 +291,8 @@ def _ui(**params: Any) -> dict[str, Any]:
         "BucketArn": "arn:b", "EventBusName": "e", "EventBusArn": "arn:e", "KmsKeyArn": "arn:k",
         "AuthIssuer": "https://issuer", "AuthClientIds": "a,b", **params,
     }  # fmt: skip
-    return cfn.resolve(FARGATE_RAW, given)["Resources"]
+    resources: dict[str, Any] = cfn.resolve(FARGATE_RAW, given)["Resources"]
+    return resources
 
 
 @pytest.mark.parametrize("target", FARGATE_SCENARIOS)

@@ -8,10 +8,9 @@ local loop imitates. Every check fails when what it compares is empty.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,7 +25,6 @@ from tests.infra import cfn
 ROOT_RAW = cfn.load(cfn.ROOT_TEMPLATE)
 FARGATE_RAW = cfn.load(cfn.CFORM / "fargate.yaml")
 DATA_RAW = cfn.load(cfn.CFORM / "data.yaml")
-SERVICE_PREFIXES = ("ORDERS_", "POWERTOOLS_")
 
 
 # ------------------------------------------------------------------ IAM
@@ -108,19 +106,6 @@ def _fargate_env() -> set[str]:
     return {v["Name"] for v in [*container["Environment"], *container.get("Secrets", [])]}
 
 
-def _literal_keys(path: Path) -> set[str]:
-    """Every string key of a dict literal in a module: how a test spells an environment."""
-    keys: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Dict):
-            keys |= {
-                k.value
-                for k in node.keys
-                if isinstance(k, ast.Constant) and isinstance(k.value, str)
-            }
-    return {k for k in keys if k.startswith(SERVICE_PREFIXES) or k == "AWS_REGION"}
-
-
 # The token settings devstack gives both API entries (devstack.identity.api_env) next to
 # emulator_env (or cloud_env). orders.settings reads ORDERS_AUTH_* only once the auth-app
 # branch lands.
@@ -143,7 +128,7 @@ LOCAL_AUTH_ROW = LOCAL_AUTH_ENV if AUTH_KNOWN else set()
 
 
 OUTPUTS = {n: n for n in ("TableName", "BucketName", "EventBusName", "KmsKeyArn")}
-ENVIRONMENTS = {
+ENVIRONMENTS: dict[str, Callable[[], set[str]]] = {
     "template.yaml": _template_env,
     "cform/fargate.yaml": _fargate_env,
     "devstack.envs.emulator_env": lambda: (
@@ -154,9 +139,6 @@ ENVIRONMENTS = {
     ),
     "bench.common.function_env": lambda: set(function_env()),
     "devstack.moto_plane.service_env": lambda: set(moto_plane.service_env("key")),
-    "tests/infra/test_containers.py": lambda: _literal_keys(
-        Path(__file__).with_name("test_containers.py")
-    ),
 }
 
 

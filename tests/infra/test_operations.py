@@ -43,7 +43,7 @@ PLATFORM_ALARMS["both"] = PLATFORM_ALARMS["both-50"] = {
     **PLATFORM_ALARMS["lambda"], **PLATFORM_ALARMS["fargate"],
 }  # fmt: skip
 # Where the root gets each dimension parameter it passes, per target.
-DIMENSION_SOURCES = {
+DIMENSION_SOURCES: dict[str, dict[str, Any]] = {
     "lambda": {"HttpApiId": {"Ref": "HttpApi"}, "ApiFunctionName": {"Ref": "ApiFunction"}},
     "fargate": {
         "LoadBalancerFullName": {"Fn::GetAtt": ["FargateStack", "Outputs.LoadBalancerFullName"]},

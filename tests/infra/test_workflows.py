@@ -40,7 +40,7 @@ sys.exit(1 if failed else 0)
 
 
 def load_workflow(path: Path) -> dict[str, Any]:
-    doc = yaml.safe_load(path.read_text())
+    doc: dict[Any, Any] = yaml.safe_load(path.read_text())
     doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 `on` is True; GitHub reads 1.2
     return doc
 

@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING
 import pytest
 from fastapi.testclient import TestClient
 
-from tests import support, tokens
+from tests import tokens
+from tests.support import NewOrder, order_maker
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -19,5 +20,5 @@ def client(app: FastAPI) -> TestClient:
 
 
 @pytest.fixture
-def new_order(client: TestClient):  # type: ignore[no-untyped-def]
-    return support.order_factory(client, "/api/orders")
+def new_order(client: TestClient) -> NewOrder:
+    return order_maker(client)

@@ -12,6 +12,8 @@ from moto import mock_aws
 
 from advisor import cli
 from advisor.stack_metrics import read_stack
+from devstack.envs import FAKE_CREDENTIALS
+from tests.env import set_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -50,12 +52,7 @@ FUNCTION_STACK = {
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"})
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         yield

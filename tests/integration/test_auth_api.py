@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from devstack.ports import free_port
 from orders.api.auth import PrincipalDep
 from tests import tokens
+from tests.env import set_env
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -28,8 +29,7 @@ def fresh_app(monkeypatch: pytest.MonkeyPatch, **env: str) -> FastAPI:
     from orders.app import create_app
     from orders.settings import get_settings
 
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, env)
     get_settings.cache_clear()
     return create_app(metrics_flush_seconds=0)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from devstack.ports import free_port
 from tests import tokens
@@ -19,7 +21,7 @@ AUTH = tokens.bearer("operator")
 
 
 @pytest.fixture
-def server(app):  # type: ignore[no-untyped-def]
+def server(app: FastAPI) -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
@@ -34,7 +36,7 @@ def server(app):  # type: ignore[no-untyped-def]
     thread.join(timeout=5)
 
 
-def test_concurrent_slow_dynamodb_calls_overlap(app, server: str) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_slow_dynamodb_calls_overlap(app: FastAPI, server: str) -> None:
     # Given an order, and every DynamoDB GetItem made to take DELAY (long beside the
     # fixed per-request work: token check, throttle count, on two busy cores)
     order = httpx.post(
@@ -64,7 +66,7 @@ def test_concurrent_slow_dynamodb_calls_overlap(app, server: str) -> None:  # ty
     assert elapsed < serial / 3, f"{elapsed:.2f}s for {REQUESTS} requests: the loop was blocked"
 
 
-def test_health_answers_while_dynamodb_is_slow(app, server: str) -> None:  # type: ignore[no-untyped-def]
+def test_health_answers_while_dynamodb_is_slow(app: FastAPI, server: str) -> None:
     """A liveness probe must not wait behind slow data calls (it never touches AWS)."""
     order = httpx.post(
         f"{server}/api/orders", json={"customer": "c", "product": "p", "quantity": 1}, headers=AUTH

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-BODY = {"customer": "acme", "product": "widget", "quantity": 3}
+BODY: dict[str, Any] = {"customer": "acme", "product": "widget", "quantity": 3}
 
 
 def orders_of(app: FastAPI, customer: str) -> list[dict[str, Any]]:
@@ -138,9 +138,11 @@ def test_a_duplicate_while_the_first_runs_is_409_with_retry_after(
         # While the first attempt holds the key, a second one arrives.
         response = client.post("/api/orders", json=BODY, headers=headers)
         during.update(status=response.status_code, headers=response.headers, body=response.json())
-        return service._create_or_find(
+        created, *_ = service._create_or_find(
             NewOrder(**BODY), order_id_for(CALLER, "k-4"), "fingerprint"
-        )[0].public()
+        )
+        public: dict[str, Any] = created.public()
+        return public
 
     service._idempotency.run(
         key=order_id_for(CALLER, "k-4"),

@@ -10,6 +10,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -45,7 +46,9 @@ def log_stream() -> Iterator[io.StringIO]:
     logger.registered_handler.setStream(old)  # type: ignore[attr-defined]
 
 
-def emitted(capsys: pytest.CaptureFixture[str], stream: io.StringIO | None = None) -> list[dict]:
+def emitted(
+    capsys: pytest.CaptureFixture[str], stream: io.StringIO | None = None
+) -> list[dict[str, Any]]:
     """JSON lines written since the last call: EMF (stdout) and logs (the handler's stream)."""
     text = capsys.readouterr().out
     if stream is not None:
@@ -55,7 +58,9 @@ def emitted(capsys: pytest.CaptureFixture[str], stream: io.StringIO | None = Non
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def test_access_log_and_metrics_carry_the_request(per_request_app, capsys, log_stream) -> None:  # type: ignore[no-untyped-def]
+def test_access_log_and_metrics_carry_the_request(
+    per_request_app: FastAPI, capsys: pytest.CaptureFixture[str], log_stream: io.StringIO
+) -> None:
     client = TestClient(per_request_app, headers=AUTH)
     emitted(capsys, log_stream)
     client.post(
@@ -79,7 +84,9 @@ def test_access_log_and_metrics_carry_the_request(per_request_app, capsys, log_s
     assert emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "OrdersService"
 
 
-def test_client_errors_are_counted(per_request_app, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_client_errors_are_counted(
+    per_request_app: FastAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
     client = TestClient(per_request_app, headers=AUTH)
     capsys.readouterr()
     client.get(f"/api/orders/{'c' * 32}")
@@ -88,7 +95,9 @@ def test_client_errors_are_counted(per_request_app, capsys: pytest.CaptureFixtur
     assert "ServerErrors" not in emf[0]
 
 
-def test_correlation_ids_do_not_leak_between_requests(app, capsys, log_stream) -> None:  # type: ignore[no-untyped-def]
+def test_correlation_ids_do_not_leak_between_requests(
+    app: FastAPI, capsys: pytest.CaptureFixture[str], log_stream: io.StringIO
+) -> None:
     client = TestClient(app, headers=AUTH)
     client.get("/api/health", headers={"X-Request-Id": "first"})
     emitted(capsys, log_stream)
@@ -97,7 +106,9 @@ def test_correlation_ids_do_not_leak_between_requests(app, capsys, log_stream) -
     assert access[0]["correlation_id"] != "first"
 
 
-def test_the_server_gathers_metrics_and_flushes_them_at_shutdown(aws, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_server_gathers_metrics_and_flushes_them_at_shutdown(
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     from orders.app import create_app
 
     app = create_app(metrics_flush_seconds=60)
@@ -119,14 +130,16 @@ def test_the_server_gathers_metrics_and_flushes_them_at_shutdown(aws, capsys) ->
     assert emf[0]["service"] == "orders"
 
 
-def test_the_server_flushes_on_its_interval(aws, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_server_flushes_on_its_interval(
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     from orders.app import create_app
 
     app = create_app(metrics_flush_seconds=0.2)
     capsys.readouterr()
     with TestClient(app, headers=AUTH) as client:
         client.get("/api/health")
-        emf: list[dict] = []
+        emf: list[dict[str, Any]] = []
         deadline = time.monotonic() + 5
         while not emf and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -135,7 +148,9 @@ def test_the_server_flushes_on_its_interval(aws, capsys) -> None:  # type: ignor
         assert emf[0]["Requests"] == [1.0]
 
 
-def test_concurrent_requests_keep_their_own_correlation_id(app, log_stream) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_requests_keep_their_own_correlation_id(
+    app: FastAPI, log_stream: io.StringIO
+) -> None:
     """Under uvicorn requests overlap; each line must name its own request, never another's."""
     import asyncio
 

@@ -6,15 +6,17 @@ import base64
 import itertools
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from orders.domain.model import TRANSITIONS, OrderStatus
-from tests.support import TABLE
+from tests.support import TABLE, NewOrder
 
 
-def stored_orders(app) -> list[dict]:  # type: ignore[no-untyped-def]
+def stored_orders(app: FastAPI) -> list[dict[str, Any]]:
     ddb = app.state.container.clients.dynamodb
     items = ddb.query(
         TableName=TABLE,
@@ -22,7 +24,7 @@ def stored_orders(app) -> list[dict]:  # type: ignore[no-untyped-def]
         KeyConditionExpression="entity = :e",
         ExpressionAttributeValues={":e": {"S": "ORDER"}},
     )["Items"]
-    return items
+    return list(items)
 
 
 def test_create_returns_order_location_and_etag(client: TestClient) -> None:
@@ -37,7 +39,7 @@ def test_create_returns_order_location_and_etag(client: TestClient) -> None:
     assert client.get(response.headers["location"]).json() == order
 
 
-def test_idempotent_replay_creates_one_order(client: TestClient, app) -> None:  # type: ignore[no-untyped-def]
+def test_idempotent_replay_creates_one_order(client: TestClient, app: FastAPI) -> None:
     body = {"customer": "acme", "product": "w", "quantity": 3}
     headers = {"Idempotency-Key": "order-123"}
     first = client.post("/api/orders", json=body, headers=headers)
@@ -49,7 +51,7 @@ def test_idempotent_replay_creates_one_order(client: TestClient, app) -> None:  
     assert len(stored_orders(app)) == 1
 
 
-def test_same_key_other_body_is_rejected(client: TestClient, app) -> None:  # type: ignore[no-untyped-def]
+def test_same_key_other_body_is_rejected(client: TestClient, app: FastAPI) -> None:
     headers = {"Idempotency-Key": "order-124"}
     client.post(
         "/api/orders", json={"customer": "a", "product": "w", "quantity": 1}, headers=headers
@@ -62,7 +64,7 @@ def test_same_key_other_body_is_rejected(client: TestClient, app) -> None:  # ty
     assert len(stored_orders(app)) == 1
 
 
-def test_stale_version_is_409_and_order_unchanged(client: TestClient, new_order) -> None:  # type: ignore[no-untyped-def]
+def test_stale_version_is_409_and_order_unchanged(client: TestClient, new_order: NewOrder) -> None:
     order = new_order()
     url = f"/api/orders/{order['id']}"
     moved = client.put(f"{url}/status", json={"status": "confirmed", "version": 1})
@@ -76,7 +78,9 @@ def test_stale_version_is_409_and_order_unchanged(client: TestClient, new_order)
     assert client.get(url).json() == before
 
 
-def test_lost_race_is_409_not_a_lost_update(client: TestClient, new_order, app) -> None:  # type: ignore[no-untyped-def]
+def test_lost_race_is_409_not_a_lost_update(
+    client: TestClient, new_order: NewOrder, app: FastAPI
+) -> None:
     """Two writers read version 1; the second conditional write must fail."""
     order = new_order()
     service = app.state.container.service
@@ -121,7 +125,7 @@ ILLEGAL = [
 @pytest.mark.parametrize(("current", "target"), ILLEGAL, ids=lambda s: s.value)
 def test_every_illegal_transition_is_409(
     client: TestClient,
-    new_order,  # type: ignore[no-untyped-def]
+    new_order: NewOrder,
     current: OrderStatus,
     target: OrderStatus,
 ) -> None:
@@ -137,7 +141,7 @@ def test_every_illegal_transition_is_409(
 
 def test_status_change_without_a_precondition_applies_to_the_current_version(
     client: TestClient,
-    new_order,  # type: ignore[no-untyped-def]
+    new_order: NewOrder,
 ) -> None:
     order = new_order()
     response = client.put(f"/api/orders/{order['id']}/status", json={"status": "confirmed"})
@@ -151,7 +155,7 @@ def test_status_change_without_a_precondition_applies_to_the_current_version(
     assert client.get(f"/api/orders/{order['id']}").json()["version"] == 2
 
 
-def test_cancel(client: TestClient, new_order) -> None:  # type: ignore[no-untyped-def]
+def test_cancel(client: TestClient, new_order: NewOrder) -> None:
     order = new_order()
     response = client.post(f"/api/orders/{order['id']}/cancel", headers={"If-Match": '"1"'})
     assert response.status_code == 200
@@ -160,7 +164,7 @@ def test_cancel(client: TestClient, new_order) -> None:  # type: ignore[no-untyp
     assert again.status_code == 409
 
 
-def test_status_change_never_creates_an_item(client: TestClient, app) -> None:  # type: ignore[no-untyped-def]
+def test_status_change_never_creates_an_item(client: TestClient, app: FastAPI) -> None:
     missing = "0" * 32
     response = client.put(
         f"/api/orders/{missing}/status", json={"status": "confirmed", "version": 1}
@@ -169,7 +173,9 @@ def test_status_change_never_creates_an_item(client: TestClient, app) -> None:  
     assert stored_orders(app) == []
 
 
-def test_list_pages_newest_first_by_query_never_scan(client: TestClient, app, new_order) -> None:  # type: ignore[no-untyped-def]
+def test_list_pages_newest_first_by_query_never_scan(
+    client: TestClient, app: FastAPI, new_order: NewOrder
+) -> None:
     calls: list[str] = []
     ddb = app.state.container.clients.dynamodb
     ddb.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
@@ -190,7 +196,7 @@ def test_list_pages_newest_first_by_query_never_scan(client: TestClient, app, ne
     assert "Query" in calls
 
 
-def test_filter_by_status(client: TestClient, new_order) -> None:  # type: ignore[no-untyped-def]
+def test_filter_by_status(client: TestClient, new_order: NewOrder) -> None:
     a, b = new_order(), new_order()
     client.put(f"/api/orders/{a['id']}/status", json={"status": "confirmed", "version": 1})
     confirmed = client.get("/api/orders", params={"status": "confirmed"}).json()["items"]
@@ -214,7 +220,7 @@ def test_bad_cursor_is_400(client: TestClient, cursor: str) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_cursor_from_another_query_is_400(client: TestClient, new_order) -> None:  # type: ignore[no-untyped-def]
+def test_cursor_from_another_query_is_400(client: TestClient, new_order: NewOrder) -> None:
     for _ in range(3):
         new_order()
     cursor = client.get("/api/orders", params={"limit": 1}).json()["next_cursor"]
@@ -235,7 +241,7 @@ def test_cursor_from_another_query_is_400(client: TestClient, new_order) -> None
         # leaving it out is a 422 customer-required: test_auth_api.py.
     ],
 )
-def test_bad_input_names_the_field(client: TestClient, body: dict, field: str) -> None:
+def test_bad_input_names_the_field(client: TestClient, body: dict[str, Any], field: str) -> None:
     response = client.post("/api/orders", json=body)
     assert response.status_code == 422
     problem = response.json()
@@ -259,7 +265,9 @@ def test_unknown_order_is_problem_404(client: TestClient) -> None:
     assert response.json()["type"] == "urn:orders:problem:not-found"
 
 
-def test_presigned_post_policy(client: TestClient, new_order, aws) -> None:  # type: ignore[no-untyped-def]
+def test_presigned_post_policy(
+    client: TestClient, new_order: NewOrder, aws: dict[str, str]
+) -> None:
     order = new_order()
     response = client.post(
         f"/api/orders/{order['id']}/attachments",
@@ -286,13 +294,17 @@ def test_presigned_post_policy(client: TestClient, new_order, aws) -> None:  # t
         {"filename": "big.pdf", "content_type": "application/pdf", "size": 10**12},
     ],
 )
-def test_attachment_policy_refuses(client: TestClient, new_order, body: dict) -> None:  # type: ignore[no-untyped-def]
+def test_attachment_policy_refuses(
+    client: TestClient, new_order: NewOrder, body: dict[str, Any]
+) -> None:
     order = new_order()
     response = client.post(f"/api/orders/{order['id']}/attachments", json=body)
     assert response.status_code == 422
 
 
-def test_attachment_upload_and_download_listing(client: TestClient, new_order, app) -> None:  # type: ignore[no-untyped-def]
+def test_attachment_upload_and_download_listing(
+    client: TestClient, new_order: NewOrder, app: FastAPI
+) -> None:
     order = new_order()
     upload = client.post(
         f"/api/orders/{order['id']}/attachments",
@@ -322,7 +334,7 @@ def test_health_ready_root_and_docs(client: TestClient) -> None:
     assert "Problem" in spec["components"]["schemas"]
 
 
-def test_ready_names_the_failed_dependency(client: TestClient, app) -> None:  # type: ignore[no-untyped-def]
+def test_ready_names_the_failed_dependency(client: TestClient, app: FastAPI) -> None:
     app.state.container.clients.s3.delete_bucket(Bucket=app.state.container.settings.bucket_name)
     response = client.get("/api/ready")
     assert response.status_code == 503
@@ -340,7 +352,7 @@ def test_request_id_is_echoed_or_made(client: TestClient) -> None:
     assert unsafe.headers["x-request-id"] != "bad id\twith spaces"
 
 
-def test_dependency_failure_is_503_problem(client: TestClient, app) -> None:  # type: ignore[no-untyped-def]
+def test_dependency_failure_is_503_problem(client: TestClient, app: FastAPI) -> None:
     from botocore.exceptions import EndpointConnectionError
 
     def down(**_: object) -> None:
@@ -355,7 +367,7 @@ def test_dependency_failure_is_503_problem(client: TestClient, app) -> None:  # 
     assert "dynamodb" in response.json()["detail"]
 
 
-def test_events_say_from_to_when_and_who(client: TestClient, new_order) -> None:  # type: ignore[no-untyped-def]
+def test_events_say_from_to_when_and_who(client: TestClient, new_order: NewOrder) -> None:
     order = new_order()
     client.post(f"/api/orders/{order['id']}/cancel")
 
@@ -369,6 +381,7 @@ def test_events_say_from_to_when_and_who(client: TestClient, new_order) -> None:
     assert [e["actor"] for e in items] == ["operator", "operator"]
     for event in items:
         at = datetime.fromisoformat(event["at"])
-        assert at.utcoffset() is not None
-        assert at.utcoffset().total_seconds() == 0
+        offset = at.utcoffset()
+        assert offset is not None
+        assert offset.total_seconds() == 0
     assert items[1]["at"] == client.get(f"/api/orders/{order['id']}").json()["updated_at"]

@@ -15,6 +15,7 @@ from mangum import Mangum
 from devstack.invoke import LambdaContext
 from tests import tokens
 from tests.contract.replay import EVENTS_DIR, load_event
+from tests.env import set_env
 from tests.support import REGION
 
 # An operator may do everything these tests do (tests/tokens.py).
@@ -37,8 +38,7 @@ def build_app(monkeypatch: pytest.MonkeyPatch, **env: str) -> FastAPI:
     from orders.app import create_app
     from orders.settings import get_settings
 
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, env)
     get_settings.cache_clear()
     return create_app(metrics_flush_seconds=0)
 

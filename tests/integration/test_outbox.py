@@ -3,51 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from mypy_boto3_events import EventBridgeClient
 
 from orders import outbox
 from orders.adapters.ratelimit import RATE_PREFIX
 from tests import tokens
-from tests.support import REGION, TABLE
+from tests.support import REGION, stream_event
 
 # An operator may do everything these tests do (tests/tokens.py).
 AUTH = tokens.bearer("operator")
 
 
-def stream_event(after: dict[str, str] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """Everything on the table's stream since `after` (per shard), shaped like Lambda's event."""
-    ddb = boto3.client("dynamodb", region_name=REGION)
-    streams = boto3.client("dynamodbstreams", region_name=REGION)
-    arn = ddb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-    positions = dict(after or {})
-    records = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        shard_id = shard["ShardId"]
-        if shard_id in positions:
-            iterator = streams.get_shard_iterator(
-                StreamArn=arn,
-                ShardId=shard_id,
-                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                SequenceNumber=positions[shard_id],
-            )["ShardIterator"]
-        else:
-            iterator = streams.get_shard_iterator(
-                StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-        for record in streams.get_records(ShardIterator=iterator)["Records"]:
-            record["eventSourceARN"] = arn
-            records.append(json.loads(json.dumps(record, default=str)))
-            positions[shard_id] = record["dynamodb"]["SequenceNumber"]
-    return {"Records": records}, positions
-
-
 def bus_messages(queue_url: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs", region_name=REGION)
-    messages = []
+    messages: list[dict[str, Any]] = []
     while True:
         batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
         if not batch:
@@ -57,14 +34,14 @@ def bus_messages(queue_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def only_failed(event: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+def only_failed(event: dict[str, Any], response: PartialItemFailureResponse) -> dict[str, Any]:
     """What the stream redelivers: the records reported as failed (Lambda resumes there)."""
     failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
     return {"Records": [r for r in event["Records"] if r["dynamodb"]["SequenceNumber"] in failed]}
 
 
 @pytest.fixture
-def publisher_client(aws: dict[str, str]):  # type: ignore[no-untyped-def]
+def publisher_client(aws: dict[str, str]) -> Iterator[EventBridgeClient]:
     """The outbox handler's own events client, so faults can be injected into it."""
     outbox.reset()
     publisher = outbox._outbox_publisher()
@@ -84,13 +61,13 @@ def create_orders(client: TestClient, n: int) -> list[str]:
 
 
 @pytest.fixture
-def client(app) -> TestClient:  # type: ignore[no-untyped-def]
+def client(app: FastAPI) -> TestClient:
     return TestClient(app, headers=AUTH)
 
 
 def test_events_reach_the_bus_and_are_marked_published(
-    client: TestClient, aws, publisher_client
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, aws: dict[str, str], publisher_client: EventBridgeClient
+) -> None:
     (order_id,) = create_orders(client, 1)
     client.put(f"/api/orders/{order_id}/status", json={"status": "confirmed", "version": 1})
     event, _ = stream_event()
@@ -106,8 +83,8 @@ def test_events_reach_the_bus_and_are_marked_published(
 
 
 def test_putevents_error_then_recovery_delivers_every_order(
-    client: TestClient, aws, publisher_client
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, aws: dict[str, str], publisher_client: EventBridgeClient
+) -> None:
     ids = create_orders(client, 4)
     event, _ = stream_event()
 
@@ -133,7 +110,9 @@ def test_putevents_error_then_recovery_delivers_every_order(
     assert sorted(m["detail"]["order"]["id"] for m in delivered) == sorted(ids)
 
 
-def test_partial_failed_entry_count_is_resent(client: TestClient, aws, publisher_client) -> None:  # type: ignore[no-untyped-def]
+def test_partial_failed_entry_count_is_resent(
+    client: TestClient, aws: dict[str, str], publisher_client: EventBridgeClient
+) -> None:
     ids = create_orders(client, 5)
     event, _ = stream_event()
     calls = {"n": 0}
@@ -163,7 +142,9 @@ def test_partial_failed_entry_count_is_resent(client: TestClient, aws, publisher
     assert sorted({m["detail"]["order"]["id"] for m in delivered}) == sorted(ids)
 
 
-def test_handler_ignores_non_outbox_records(client: TestClient, aws, publisher_client) -> None:  # type: ignore[no-untyped-def]
+def test_handler_ignores_non_outbox_records(
+    client: TestClient, aws: dict[str, str], publisher_client: EventBridgeClient
+) -> None:
     (order_id,) = create_orders(client, 1)
     _, positions = stream_event()
     client.put(f"/api/orders/{order_id}/status", json={"status": "confirmed", "version": 1})

@@ -6,8 +6,11 @@ cases in all. Runs against moto, so the data paths are real.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
+from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -20,6 +23,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.config import HttpBearerAuthConfig
+from schemathesis.core.result import Err
 
 from tests import tokens
 
@@ -32,7 +36,9 @@ PER_OPERATION_AND_MODE = 75
 SCHEMA_REFUSALS = {"urn:orders:problem:validation-error", "urn:orders:problem:malformed-json"}
 
 
-def valid_data_is_never_refused_as_invalid(ctx, response, case) -> None:  # type: ignore[no-untyped-def]
+def valid_data_is_never_refused_as_invalid(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case[Any]
+) -> None:
     """A request the document calls valid may fail a rule (a reused key, a stale version),
     never the document's own validation: no `If-Match: null` or `1.0` refused as malformed."""
     if case.meta is None or not case.meta.generation.mode.is_positive:
@@ -54,7 +60,7 @@ CHECKS = [
 
 
 @pytest.fixture
-def app(aws, monkeypatch):  # type: ignore[no-untyped-def]
+def app(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     """The app with per-caller throttling off: the fuzzer is one caller sending ~1800 requests
     in two minutes, and past 600 a minute every case would be a 429 that tests nothing."""
     from orders.app import create_app
@@ -65,12 +71,14 @@ def app(aws, monkeypatch):  # type: ignore[no-untyped-def]
     return create_app()
 
 
-def test_openapi_fuzz_finds_no_5xx_and_no_undocumented_status(app) -> None:  # type: ignore[no-untyped-def]
+def test_openapi_fuzz_finds_no_5xx_and_no_undocumented_status(app: FastAPI) -> None:
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     schema.config.auth.openapi.schemes["bearer"] = HttpBearerAuthConfig(bearer=OPERATOR_TOKEN)
     cases = 0
     operations = 0
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
         operation = result.ok()
         operations += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):

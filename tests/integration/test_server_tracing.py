@@ -8,13 +8,14 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.integration.xray_probe import TRACE_ROOT
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def segments_from(datagrams: list[bytes]) -> list[dict]:
+def segments_from(datagrams: list[bytes]) -> list[dict[str, Any]]:
     # Each datagram is a header line, then one segment or subsegment document.
     return [json.loads(d.split(b"\n", 1)[1]) for d in datagrams]
 

@@ -159,7 +159,7 @@ def ui(monkeypatch: pytest.MonkeyPatch, api_url: str):  # type: ignore[no-untype
 @pytest.fixture
 def new_order(api: httpx.Client):  # type: ignore[no-untyped-def]
     """Create an order through the API, as another user would."""
-    return support.order_factory(api, "/orders")
+    return support.order_maker(api, "/orders")
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ arm: GB-s 0.0000133334; vCPU-h 0.03238, GB-h 0.00356.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from advisor.breakeven import break_even, cost_gap
@@ -24,7 +26,7 @@ from advisor.latency import exposure
 from advisor.model import estimate, tasks_for
 from advisor.prices import load_snapshot
 from advisor.profile import Deployment, TrafficProfile, Workload
-from advisor.recommend import recommend
+from advisor.recommend import Advice, recommend
 
 PRICES = load_snapshot()
 WORK = Workload()
@@ -47,7 +49,7 @@ def test_worked_examples_within_a_cent(
     arch: str, rps: float, on_lambda: float, on_fargate: float
 ) -> None:
     profile = TrafficProfile.from_mean(rps)
-    deploy = Deployment(arch=arch)  # type: ignore[arg-type]
+    deploy = Deployment(arch=arch)
     assert estimate("lambda", profile, WORK, deploy, PRICES).total == pytest.approx(
         on_lambda, abs=0.01
     )
@@ -94,7 +96,7 @@ def test_tasks_follow_the_autoscaling_target_between_min_and_max() -> None:
 @pytest.mark.parametrize("shape", ["flat", "business"])
 def test_break_even_matches_a_brute_force_scan(arch: str, shape: str) -> None:
     profile = TrafficProfile.from_mean(1, shape)  # type: ignore[arg-type]
-    deploy = Deployment(arch=arch)  # type: ignore[arg-type]
+    deploy = Deployment(arch=arch)
     found = break_even(profile, WORK, deploy, PRICES)
     assert found is not None
     step = 0.01
@@ -116,7 +118,7 @@ def test_cold_starts_dominate_a_quiet_service_and_vanish_on_a_busy_one() -> None
     assert busy.lambda_p99_ms == WORK.duration_ms
 
 
-def _advice(rps: float, work: Workload = WORK):  # type: ignore[no-untyped-def]
+def _advice(rps: float, work: Workload = WORK) -> Advice:
     profile = TrafficProfile.from_mean(rps)
     deploy = Deployment()
     lam = estimate("lambda", profile, work, deploy, PRICES)
@@ -142,9 +144,9 @@ def test_recommendation_follows_cost_and_lambda_limits() -> None:
     assert _advice(0.01, Workload(payload_kb=8 * 1024)).target == "fargate"
 
 
-def test_profile_shapes_keep_the_mean_and_csv_errors_are_clear(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_profile_shapes_keep_the_mean_and_csv_errors_are_clear(tmp_path: Path) -> None:
     for shape in ("flat", "business", "diurnal"):
-        assert TrafficProfile.from_mean(7, shape).mean_rps == pytest.approx(7)  # type: ignore[arg-type]
+        assert TrafficProfile.from_mean(7, shape).mean_rps == pytest.approx(7)
     good = tmp_path / "hours.csv"
     good.write_text("hour,requests\n0,3600\n1,7200\n")
     assert TrafficProfile.from_csv(good).hourly_rps == (1.0, 2.0)

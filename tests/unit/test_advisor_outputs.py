@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,8 +87,8 @@ def test_cli_prints_a_table_json_and_explanations(capsys: pytest.CaptureFixture[
 
 
 def test_cli_refuses_bad_input_with_a_clear_message(
-    capsys: pytest.CaptureFixture[str], tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     assert cli.main(["--region", "eu-west-1"]) == 2
     assert "shipped prices are for us-east-1" in capsys.readouterr().err
     assert cli.main(["--rps", "-3"]) == 2
@@ -105,7 +106,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def test_the_plot_is_a_real_png_of_the_expected_size_and_an_html_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_plot_is_a_real_png_of_the_expected_size_and_an_html_page(tmp_path: Path) -> None:
     profile = TrafficProfile.from_mean(10)
     data = curves(profile, Workload(), Deployment(), load_snapshot(), 50, 18.8)
     assert set(data.costs) == {"lambda", "fargate", "both (50% fargate)"}

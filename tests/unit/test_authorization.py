@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from orders.domain.errors import CustomerRequired, Forbidden, InsufficientScope, OrderNotFound
@@ -30,8 +32,11 @@ def machine(*scopes: str) -> Principal:
 ACME, GLOBEX, OPERATOR = user("acme"), user("globex"), user("operator", "operators")
 
 
+OrdersOf = Callable[[Principal], CallerOrders]
+
+
 @pytest.fixture
-def orders_of(service: OrderService):  # type: ignore[no-untyped-def]
+def orders_of(service: OrderService) -> OrdersOf:
     def view(principal: Principal) -> CallerOrders:
         return CallerOrders(service, principal)
 
@@ -54,7 +59,7 @@ def test_the_roles_of_a_principal() -> None:
     assert AUTH_DISABLED.is_operator
 
 
-def test_a_customer_creates_for_itself_only(orders_of) -> None:  # type: ignore[no-untyped-def]
+def test_a_customer_creates_for_itself_only(orders_of: OrdersOf) -> None:
     acme = orders_of(ACME)
     assert acme.get(create(acme)).customer == "acme"
     assert acme.get(create(acme, "acme")).customer == "acme"
@@ -62,7 +67,7 @@ def test_a_customer_creates_for_itself_only(orders_of) -> None:  # type: ignore[
         create(acme, "globex")
 
 
-def test_operators_and_machines_name_the_customer(orders_of) -> None:  # type: ignore[no-untyped-def]
+def test_operators_and_machines_name_the_customer(orders_of: OrdersOf) -> None:
     with pytest.raises(CustomerRequired):
         create(orders_of(OPERATOR))
     with pytest.raises(CustomerRequired):
@@ -73,10 +78,10 @@ def test_operators_and_machines_name_the_customer(orders_of) -> None:  # type: i
     )
 
 
-def test_another_customers_order_is_as_if_it_did_not_exist(orders_of) -> None:  # type: ignore[no-untyped-def]
+def test_another_customers_order_is_as_if_it_did_not_exist(orders_of: OrdersOf) -> None:
     order_id = create(orders_of(ACME))
     globex = orders_of(GLOBEX)
-    for action in (
+    actions: list[Callable[[], object]] = [
         lambda: globex.get(order_id),
         lambda: globex.events(order_id),
         lambda: globex.list_attachments(order_id),
@@ -84,14 +89,15 @@ def test_another_customers_order_is_as_if_it_did_not_exist(orders_of) -> None:  
             order_id, filename="a.pdf", content_type="application/pdf", size=1
         ),
         lambda: globex.change_status(order_id, OrderStatus.CANCELLED),
-    ):
+    ]
+    for action in actions:
         with pytest.raises(OrderNotFound) as raised:
             action()
         assert str(raised.value) == str(OrderNotFound(order_id))  # the very same message
     assert orders_of(ACME).get(order_id).status is OrderStatus.PENDING
 
 
-def test_a_customer_cancels_but_does_not_move_status(orders_of) -> None:  # type: ignore[no-untyped-def]
+def test_a_customer_cancels_but_does_not_move_status(orders_of: OrdersOf) -> None:
     acme = orders_of(ACME)
     order_id = create(acme)
     with pytest.raises(Forbidden):
@@ -99,7 +105,7 @@ def test_a_customer_cancels_but_does_not_move_status(orders_of) -> None:  # type
     assert acme.change_status(order_id, OrderStatus.CANCELLED).status is OrderStatus.CANCELLED
 
 
-def test_an_operator_reads_and_moves_every_order(orders_of) -> None:  # type: ignore[no-untyped-def]
+def test_an_operator_reads_and_moves_every_order(orders_of: OrdersOf) -> None:
     order_id = create(orders_of(ACME))
     operator = orders_of(OPERATOR)
     assert operator.get(order_id).customer == "acme"
@@ -109,7 +115,7 @@ def test_an_operator_reads_and_moves_every_order(orders_of) -> None:  # type: ig
     ]  # fmt: skip
 
 
-def test_a_customers_list_is_its_own_whatever_it_asks(orders_of) -> None:  # type: ignore[no-untyped-def]
+def test_a_customers_list_is_its_own_whatever_it_asks(orders_of: OrdersOf) -> None:
     create(orders_of(ACME))
     create(orders_of(GLOBEX))
     create(orders_of(GLOBEX))
@@ -126,16 +132,16 @@ def test_a_customers_list_is_its_own_whatever_it_asks(orders_of) -> None:  # typ
     ("scope", "allowed"),
     [("orders/read", {"read"}), ("orders/write", {"write"}), ("", set())],
 )
-def test_a_machine_acts_per_scope(orders_of, scope: str, allowed: set[str]) -> None:  # type: ignore[no-untyped-def]
+def test_a_machine_acts_per_scope(orders_of: OrdersOf, scope: str, allowed: set[str]) -> None:
     order_id = create(orders_of(OPERATOR), "acme")
     view = orders_of(machine(*scope.split()))
-    reads = [
+    reads: list[Callable[[], object]] = [
         lambda: view.get(order_id),
         lambda: view.list_orders(OrderQuery()),
         lambda: view.events(order_id),
         lambda: view.list_attachments(order_id),
     ]
-    writes = [
+    writes: list[Callable[[], object]] = [
         lambda: create(view, "acme"),
         lambda: view.create_attachment(
             order_id, filename="a.pdf", content_type="application/pdf", size=1
@@ -152,7 +158,7 @@ def test_a_machine_acts_per_scope(orders_of, scope: str, allowed: set[str]) -> N
                 assert raised.value.scope == f"orders/{kind}"
 
 
-def test_idempotency_keys_are_scoped_by_caller(orders_of) -> None:  # type: ignore[no-untyped-def]
+def test_idempotency_keys_are_scoped_by_caller(orders_of: OrdersOf) -> None:
     first = orders_of(ACME).create(
         customer=None, product="w", quantity=1, note=None, idempotency_key="k"
     )

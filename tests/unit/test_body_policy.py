@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from starlette.types import Message
 
 from orders.api.body import RequestBodyMiddleware, is_json
 
@@ -44,9 +45,9 @@ def run(
     policy = RequestBodyMiddleware(
         app, max_bytes=LIMIT, timeout_seconds=timeout, max_header_bytes=HEADER_LIMIT
     )
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     asyncio.run(policy(scope(headers, method), receive, send))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 import pytest
 from aws_lambda_powertools import Metrics
@@ -21,7 +22,7 @@ def buffer(lines: list[str]) -> MetricBuffer:
     return MetricBuffer(Metrics(namespace="Test", service="orders"), write=lines.append)
 
 
-def documents(lines: list[str]) -> list[dict]:
+def documents(lines: list[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 

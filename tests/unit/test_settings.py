@@ -6,6 +6,7 @@ import pytest
 
 from orders.settings import SettingsError, load_settings
 from tests import tokens
+from tests.env import set_env
 
 VALID = {
     "ORDERS_TABLE_NAME": "orders", "ORDERS_BUCKET_NAME": "bucket",
@@ -37,26 +38,13 @@ def test_missing_settings_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_malformed_value_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ORDERS_TABLE_NAME", "t" * 10)
-    monkeypatch.setenv("ORDERS_BUCKET_NAME", "bucket")
-    monkeypatch.setenv("ORDERS_EVENT_BUS_NAME", "bus")
-    monkeypatch.setenv("ORDERS_KMS_KEY_ID", "key")
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")
-    monkeypatch.setenv("ORDERS_PRESIGN_EXPIRY_SECONDS", "3600")
+    set_env(monkeypatch, {**VALID, "ORDERS_PRESIGN_EXPIRY_SECONDS": "3600"})
     with pytest.raises(SettingsError, match="ORDERS_PRESIGN_EXPIRY_SECONDS"):
         load_settings()
 
 
 def test_valid_environment_loads(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "ORDERS_TABLE_NAME": "orders",
-        "ORDERS_BUCKET_NAME": "bucket",
-        "ORDERS_EVENT_BUS_NAME": "bus",
-        "ORDERS_KMS_KEY_ID": "key",
-        "AWS_REGION": "eu-west-1",
-        "ORDERS_TRACING_ENABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, {**VALID, "ORDERS_TRACING_ENABLED": "true"})
     settings = load_settings()
     assert settings.region == "eu-west-1"
     assert settings.tracing_enabled is True
@@ -65,11 +53,7 @@ def test_valid_environment_loads(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_origin_secret_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """A blank value (how `sam local` unsets it) means no check; anything else must be an ARN."""
-    for name, value in {
-        "ORDERS_TABLE_NAME": "orders", "ORDERS_BUCKET_NAME": "bucket",
-        "ORDERS_EVENT_BUS_NAME": "bus", "ORDERS_KMS_KEY_ID": "key", "AWS_REGION": "eu-west-1",
-    }.items():  # fmt: skip
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, VALID)
     monkeypatch.setenv("ORDERS_ORIGIN_SECRET_ARN", "")
     assert load_settings().origin_secret_arn is None
     monkeypatch.setenv("ORDERS_ORIGIN_SECRET_ARN", "OriginSecret")
@@ -85,8 +69,7 @@ def test_the_origin_secret_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_without_an_issuer_the_service_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in VALID.items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, VALID)
     monkeypatch.delenv("ORDERS_AUTH_ISSUER")
     with pytest.raises(SettingsError, match="ORDERS_AUTH_ISSUER"):
         load_settings()
@@ -97,16 +80,14 @@ def test_without_an_issuer_the_service_refuses_to_start(monkeypatch: pytest.Monk
 
 
 def test_auth_can_only_be_switched_off_explicitly(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in VALID.items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, VALID)
     monkeypatch.delenv("ORDERS_AUTH_ISSUER")
     monkeypatch.setenv("ORDERS_AUTH_DISABLED", "true")
     assert load_settings().auth_disabled is True
 
 
 def test_the_auth_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in VALID.items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, VALID)
     monkeypatch.setenv("ORDERS_AUTH_CLIENT_IDS", "ui-client, machine-client")
     settings = load_settings()
     assert settings.auth_client_ids == {"ui-client", "machine-client"}

@@ -22,13 +22,13 @@ import pytest
 
 from devstack.moto_plane import service_env
 from orders import lambda_handler, observability, snapstart
+from tests.env import set_env
 
 
 @pytest.fixture
 def prepared(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The handler as before_snapshot leaves it (no AWS call is made: clients only)."""
-    for name, value in service_env("alias/orders-test").items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch, service_env("alias/orders-test"))
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     lambda_handler.reset()
     snapstart.before_snapshot()
@@ -101,8 +101,8 @@ def test_restored_environments_get_their_own_ids_randomness_and_clients(prepared
                 for n in ("dynamodb", "s3", "events")
             ],
             # Each client's own credentials object: resolved in this environment.
-            "new_credentials": clients.dynamodb._request_signer._credentials
-            is not snapshot_clients.dynamodb._request_signer._credentials,
+            "new_credentials": clients.dynamodb._request_signer._credentials  # type: ignore[attr-defined]
+            is not snapshot_clients.dynamodb._request_signer._credentials,  # type: ignore[attr-defined]
             "metrics_printed": printed.getvalue(),
             # The service models loaded before the snapshot serve the new clients.
             "model_file_reads": MODEL_FILE_READS,
