@@ -28,6 +28,7 @@ from bench.common import (
     LAMBDA_VERSIONS,
     OUT,
     ROOT,
+    Op,
     Result,
     artifact,
     emit,
@@ -91,6 +92,19 @@ class Variant:
 class Sample:
     init_s: float  # inside the process: first import -> one response
     wall_s: float  # the whole process, interpreter start to exit
+
+
+def timed(
+    name: str,
+    value: float,
+    baseline: float | None,
+    note: str,
+    samples: int,
+    at_most: float | None = None,
+) -> Result:
+    """A figure in seconds, informational unless it has a target (a ratio at most `at_most`)."""
+    op: Op | None = "<=" if at_most is not None else None
+    return Result(name, value, baseline, at_most, op, unit="s", note=note, samples=samples)
 
 
 def _argv(variant: Variant, *python_flags: str) -> list[str]:
@@ -189,55 +203,43 @@ def _cold_init(quick: bool, version: str) -> list[Result]:
     note = f"{where}; {note}" if note else where
     tag = suffix(version)
     return [
-        Result(
+        timed(
             f"cold init: our handler / bare FastAPI+Mangum (5 routes){tag}",
             init["ours"],
             init["bare"],
-            1.0,
-            "<=",
-            unit="s",
-            note=f"python{version}, in-process, import to first response; tracing off; {note}",
-            samples=n,
+            f"python{version}, in-process, import to first response; tracing off; {note}",
+            n,
+            at_most=1.0,
         ),
-        Result(
+        timed(
             f"cold init, everything before the snapshot done / bare FastAPI+Mangum{tag}",
             init["restored"],
             init["bare"],
-            None,
-            unit="s",
-            note=(
-                "SnapStart's restored path: orders.snapstart.before_snapshot untimed, then "
-                "after_restore + the first response (the snapshot's own restore is not "
-                "emulated; informational)"
-            ),
-            samples=n,
+            "SnapStart's restored path: orders.snapstart.before_snapshot untimed, then "
+            "after_restore + the first response (the snapshot's own restore is not "
+            "emulated; informational)",
+            n,
         ),
-        Result(
+        timed(
             f"cold init wall: our handler / bare FastAPI+Mangum{tag}",
             wall["ours"],
             wall["bare"],
-            None,
-            unit="s",
-            note="whole process, interpreter start to exit (informational)",
-            samples=n,
+            "whole process, interpreter start to exit (informational)",
+            n,
         ),
-        Result(
+        timed(
             f"cold init wall: our handler / python -c pass{tag}",
             wall["ours"],
             wall["pass"],
-            None,
-            unit="s",
-            note="whole process (informational)",
-            samples=n,
+            "whole process (informational)",
+            n,
         ),
-        Result(
+        timed(
             f"cold init, tracing on (as deployed) / bare FastAPI+Mangum{tag}",
             init["ours-traced"],
             init["bare"],
-            None,
-            unit="s",
-            note="ORDERS_TRACING_ENABLED=true + Lambda env: X-Ray SDK loaded (informational)",
-            samples=n,
+            "ORDERS_TRACING_ENABLED=true + Lambda env: X-Ray SDK loaded (informational)",
+            n,
         ),
     ]
 
@@ -323,26 +325,22 @@ def _imports(quick: bool, version: str) -> list[Result]:
     tag = suffix(version)
     how = f"python{version}, -X importtime, median self time of {n} runs, tracing off"
     rows = [
-        Result(
+        timed(
             f"imports ours pays, the bare app does not: all / the bare app's imports{tag}",
             total,
             bare_total,
-            None,
-            unit="s",
-            note=f"{how}; import to the first GET /api/health (informational)",
-            samples=n,
+            f"{how}; import to the first GET /api/health (informational)",
+            n,
         )
     ]
     for group, seconds in list(extra.items())[:TOP_IMPORTS]:
         rows.append(
-            Result(
+            timed(
                 f"import ours pays, the bare app does not: {group}{tag}",
                 seconds,
                 None,
-                None,
-                unit="s",
-                note=f"{how}; module bodies included (models, routes built at import)",
-                samples=n,
+                f"{how}; module bodies included (models, routes built at import)",
+                n,
             )
         )
     return rows
@@ -450,24 +448,20 @@ def bytecode(quick: bool) -> list[Result]:
     init = {k: median([x.init_s for x in v]) for k, v in s.items()}
     pyc = sum(1 for _ in art.rglob("*.pyc"))
     return [
-        Result(
+        timed(
             "bytecode: shipped / precompiled artifact cold init",
             init["shipped"],
             init["precompiled"],
-            1.05,
-            "<=",
-            unit="s",
-            note=f"shipped = sam build output as is ({pyc} .pyc files)",
-            samples=n,
+            f"shipped = sam build output as is ({pyc} .pyc files)",
+            n,
+            at_most=1.05,
         ),
-        Result(
+        timed(
             "bytecode: no .pyc (read-only) / precompiled artifact cold init",
             init["nopyc"],
             init["precompiled"],
-            None,
-            unit="s",
-            note="what a build that strips .pyc costs on every cold start (informational)",
-            samples=n,
+            "what a build that strips .pyc costs on every cold start (informational)",
+            n,
         ),
     ]
 

@@ -40,3 +40,14 @@ def test_only_what_the_bare_app_does_not_import_counts_as_a_median_costliest_fir
     assert extra["orders.settings"] == 0.030
     assert extra["pydantic_settings"] == 0.002
     assert extra[""] == 0.033  # the median of the runs' totals (21, 33, 42 ms)
+
+
+def test_a_timed_figure_with_a_target_passes_only_within_it() -> None:
+    from bench.cold_start import timed
+
+    within = timed("within", 0.9, 1.0, "note", 10, at_most=1.0)
+    over = timed("over", 1.2, 1.0, "note", 10, at_most=1.0)
+    informational = timed("info", 1.2, 1.0, "note", 10)
+    assert (within.passed, within.op, within.unit) == (True, "<=", "s")
+    assert over.passed is False
+    assert (informational.passed, informational.op, informational.target) == (None, None, None)
