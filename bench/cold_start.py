@@ -18,6 +18,7 @@ import stat
 import subprocess
 import sysconfig
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from bench.common import (
     LAMBDA_VERSIONS,
     OUT,
     ROOT,
+    Op,
     Result,
     artifact,
     emit,
@@ -92,15 +94,32 @@ class Sample:
     wall_s: float  # the whole process, interpreter start to exit
 
 
-def run_once(variant: Variant) -> Sample:
-    flags = [*interpreter(variant.version), "-I", "-S", "-B"]
+def timed(
+    name: str,
+    value: float,
+    baseline: float | None,
+    note: str,
+    samples: int,
+    at_most: float | None = None,
+) -> Result:
+    """A figure in seconds, informational unless it has a target (a ratio at most `at_most`)."""
+    op: Op | None = "<=" if at_most is not None else None
+    return Result(name, value, baseline, at_most, op, unit="s", note=note, samples=samples)
+
+
+def _argv(variant: Variant, *python_flags: str) -> list[str]:
+    flags = [*interpreter(variant.version), *python_flags, "-I", "-S", "-B"]
     if variant.target is None:
-        argv = [*flags, "-c", "pass"]
-    else:
-        path = os.pathsep.join(str(p) for p in variant.path)
-        argv = [*flags, "-c", PROBE, path, variant.target, str(HEALTH_EVENT)]
-        if variant.restored:
-            argv.append("restored")
+        return [*flags, "-c", "pass"]
+    path = os.pathsep.join(str(p) for p in variant.path)
+    argv = [*flags, "-c", PROBE, path, variant.target, str(HEALTH_EVENT)]
+    if variant.restored:
+        argv.append("restored")
+    return argv
+
+
+def run_once(variant: Variant) -> Sample:
+    argv = _argv(variant)
     started = time.perf_counter()
     proc = subprocess.run(argv, env=variant.env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
@@ -148,6 +167,18 @@ def cold_init(quick: bool) -> list[Result]:
     return results
 
 
+HANDLER = "orders.lambda_handler:handler"
+
+
+def _ours_and_bare(version: str) -> tuple[Variant, Variant]:
+    """Our handler from the artifact and the bare app (beside the same packages), tracing off."""
+    paths = _site_packages(artifact(version)[0])
+    env = function_env()
+    ours = Variant("ours", paths, HANDLER, env, version)
+    base = Variant("bare", [_baseline_dir(version), *paths], "bare_mangum:handler", env, version)
+    return ours, base
+
+
 def _cold_init(quick: bool, version: str) -> list[Result]:
     art, note = artifact(version)
     paths = _site_packages(art)
@@ -160,12 +191,10 @@ def _cold_init(quick: bool, version: str) -> list[Result]:
         AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000",
         AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
     )
-    handler = "orders.lambda_handler:handler"
-    ours = Variant("ours", paths, handler, env, version)
-    base = Variant("bare", [_baseline_dir(version), *paths], "bare_mangum:handler", env, version)
+    ours, base = _ours_and_bare(version)
     nothing = Variant("pass", [], None, env, version)
-    traced = Variant("ours-traced", paths, handler, traced_env, version)
-    restored = Variant("restored", paths, handler, env, version, restored=True)
+    traced = Variant("ours-traced", paths, HANDLER, traced_env, version)
+    restored = Variant("restored", paths, HANDLER, env, version, restored=True)
     n = rounds(quick, 12)
     s = interleave([ours, base, nothing, traced, restored], n)
     init = {k: median([x.init_s for x in v]) for k, v in s.items()}
@@ -174,57 +203,147 @@ def _cold_init(quick: bool, version: str) -> list[Result]:
     note = f"{where}; {note}" if note else where
     tag = suffix(version)
     return [
-        Result(
+        timed(
             f"cold init: our handler / bare FastAPI+Mangum (5 routes){tag}",
             init["ours"],
             init["bare"],
-            1.0,
-            "<=",
-            unit="s",
-            note=f"python{version}, in-process, import to first response; tracing off; {note}",
-            samples=n,
+            f"python{version}, in-process, import to first response; tracing off; {note}",
+            n,
+            at_most=1.0,
         ),
-        Result(
+        timed(
             f"cold init, everything before the snapshot done / bare FastAPI+Mangum{tag}",
             init["restored"],
             init["bare"],
-            None,
-            unit="s",
-            note=(
-                "SnapStart's restored path: orders.snapstart.before_snapshot untimed, then "
-                "after_restore + the first response (the snapshot's own restore is not "
-                "emulated; informational)"
-            ),
-            samples=n,
+            "SnapStart's restored path: orders.snapstart.before_snapshot untimed, then "
+            "after_restore + the first response (the snapshot's own restore is not "
+            "emulated; informational)",
+            n,
         ),
-        Result(
+        timed(
             f"cold init wall: our handler / bare FastAPI+Mangum{tag}",
             wall["ours"],
             wall["bare"],
-            None,
-            unit="s",
-            note="whole process, interpreter start to exit (informational)",
-            samples=n,
+            "whole process, interpreter start to exit (informational)",
+            n,
         ),
-        Result(
+        timed(
             f"cold init wall: our handler / python -c pass{tag}",
             wall["ours"],
             wall["pass"],
-            None,
-            unit="s",
-            note="whole process (informational)",
-            samples=n,
+            "whole process (informational)",
+            n,
         ),
-        Result(
+        timed(
             f"cold init, tracing on (as deployed) / bare FastAPI+Mangum{tag}",
             init["ours-traced"],
             init["bare"],
-            None,
-            unit="s",
-            note="ORDERS_TRACING_ENABLED=true + Lambda env: X-Ray SDK loaded (informational)",
-            samples=n,
+            "ORDERS_TRACING_ENABLED=true + Lambda env: X-Ray SDK loaded (informational)",
+            n,
         ),
     ]
+
+
+# --- import by import ------------------------------------------------------------------
+
+# How many of the costliest imports (ours, not the bare app's) the report lists per runtime.
+TOP_IMPORTS = 12
+
+
+def parse_importtime(stderr: str) -> dict[str, int]:
+    """`-X importtime` output -> {module: self time in microseconds}.
+
+    Self time is the module's own body: for our modules that includes the pydantic models
+    and FastAPI routes they build at import, not only the loading.
+    """
+    times: dict[str, int] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        fields = line.removeprefix("import time:").split("|")
+        if len(fields) != 3 or not fields[0].strip().isdigit():
+            continue  # the header line
+        times[fields[2].strip()] = int(fields[0])
+    return times
+
+
+def import_group(module: str) -> str:
+    """Our own modules one by one (each is a choice made here); a library as one package."""
+    top = module.partition(".")[0]
+    return module if top == "orders" else top
+
+
+def extra_imports(ours: list[dict[str, int]], bare: list[dict[str, int]]) -> dict[str, float]:
+    """{group: median seconds over the runs} of the modules ours imports and the bare app does
+    not (on the way to the first response), costliest first."""
+    theirs = set().union(*bare)
+    per_run: dict[str, list[float]] = defaultdict(list)
+    for run in ours:
+        summed: dict[str, int] = defaultdict(int)
+        for module, micros in run.items():
+            if module not in theirs:
+                summed[import_group(module)] += micros
+        for group, micros in summed.items():
+            per_run[group].append(micros / 1e6)
+        per_run[""].append(sum(summed.values()) / 1e6)  # the total of this run
+    # A group missing from a run (it never is: imports are deterministic) counts as 0 there.
+    medians = {g: median(v + [0.0] * (len(ours) - len(v))) for g, v in per_run.items()}
+    return dict(sorted(medians.items(), key=lambda item: -item[1]))
+
+
+def import_times(variant: Variant) -> dict[str, int]:
+    """One fresh process under `-X importtime`: import to the first response."""
+    proc = subprocess.run(
+        _argv(variant, "-X", "importtime"),
+        env=variant.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0 or "BENCH " not in proc.stderr:
+        raise RuntimeError(f"{variant.label}: exit {proc.returncode}\n{proc.stderr[-3000:]}")
+    return parse_importtime(proc.stderr)
+
+
+def imports(quick: bool) -> list[Result]:
+    results: list[Result] = []
+    for version in LAMBDA_VERSIONS:
+        results += _imports(quick, version)
+    return results
+
+
+def _imports(quick: bool, version: str) -> list[Result]:
+    ours, base = _ours_and_bare(version)
+    n = rounds(quick, 10)
+    runs: dict[str, list[dict[str, int]]] = {"ours": [], "bare": []}
+    for i in range(n):  # interleaved, as the timed runs
+        for variant in (ours, base) if i % 2 == 0 else (base, ours):
+            runs[variant.label].append(import_times(variant))
+    extra = extra_imports(runs["ours"], runs["bare"])
+    total = extra.pop("")
+    bare_total = median([sum(run.values()) / 1e6 for run in runs["bare"]])
+    tag = suffix(version)
+    how = f"python{version}, -X importtime, median self time of {n} runs, tracing off"
+    rows = [
+        timed(
+            f"imports ours pays, the bare app does not: all / the bare app's imports{tag}",
+            total,
+            bare_total,
+            f"{how}; import to the first GET /api/health (informational)",
+            n,
+        )
+    ]
+    for group, seconds in list(extra.items())[:TOP_IMPORTS]:
+        rows.append(
+            timed(
+                f"import ours pays, the bare app does not: {group}{tag}",
+                seconds,
+                None,
+                f"{how}; module bodies included (models, routes built at import)",
+                n,
+            )
+        )
+    return rows
 
 
 # --- bytecode ---------------------------------------------------------------------------
@@ -317,7 +436,7 @@ def bytecode(quick: bool) -> list[Result]:
         ]
     nopyc, precompiled = prepare_copies(art)
     env = function_env()
-    target = "orders.lambda_handler:handler"
+    target = HANDLER
     variants = [
         Variant("shipped", [art], target, env),
         Variant("precompiled", [precompiled], target, env),
@@ -329,24 +448,20 @@ def bytecode(quick: bool) -> list[Result]:
     init = {k: median([x.init_s for x in v]) for k, v in s.items()}
     pyc = sum(1 for _ in art.rglob("*.pyc"))
     return [
-        Result(
+        timed(
             "bytecode: shipped / precompiled artifact cold init",
             init["shipped"],
             init["precompiled"],
-            1.05,
-            "<=",
-            unit="s",
-            note=f"shipped = sam build output as is ({pyc} .pyc files)",
-            samples=n,
+            f"shipped = sam build output as is ({pyc} .pyc files)",
+            n,
+            at_most=1.05,
         ),
-        Result(
+        timed(
             "bytecode: no .pyc (read-only) / precompiled artifact cold init",
             init["nopyc"],
             init["precompiled"],
-            None,
-            unit="s",
-            note="what a build that strips .pyc costs on every cold start (informational)",
-            samples=n,
+            "what a build that strips .pyc costs on every cold start (informational)",
+            n,
         ),
     ]
 
@@ -354,11 +469,13 @@ def bytecode(quick: bool) -> list[Result]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", choices=["cold", "bytecode"])
+    parser.add_argument("--only", choices=["cold", "imports", "bytecode"])
     args = parser.parse_args()
     results = []
     if args.only in (None, "cold"):
         results += cold_init(args.quick)
+    if args.only in (None, "imports"):
+        results += imports(args.quick)
     if args.only in (None, "bytecode"):
         results += bytecode(args.quick)
     emit(results)

@@ -1,7 +1,8 @@
 """`make bench` / `python -m bench.run [--quick]`: every measurement, a table, results.json.
 
 Steps, each in fresh processes: build the Lambda artifact with `sam build` into
-bench/out/sam (skipped with --quick when an artifact exists), cold init, bytecode,
+bench/out/sam (skipped with --quick when an artifact exists), cold init, import by import
+(-X importtime: what ours imports and the bare app does not), bytecode,
 warm adapter, container throughput, artifact size, local stack start.
 """
 
@@ -32,6 +33,7 @@ from bench.report import RESULTS, table, write
 
 STEPS = {
     "cold": ["bench.cold_start", "--only", "cold"],
+    "imports": ["bench.cold_start", "--only", "imports"],
     "bytecode": ["bench.cold_start", "--only", "bytecode"],
     "adapter": ["bench.adapter"],
     "throughput": ["bench.throughput"],

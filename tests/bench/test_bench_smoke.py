@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
     "cold init: our handler / bare FastAPI+Mangum (5 routes)",
+    "imports ours pays, the bare app does not: all / the bare app's imports",
     "bytecode: shipped / precompiled artifact cold init",
     "warm GET /api/orders/{id}: Mangum handler / raw ASGI",
     "warm GET /api/health: Mangum handler / raw ASGI",

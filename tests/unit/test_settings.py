@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orders.settings import SettingsError, load_settings
+from orders.settings import Settings, SettingsError, load_settings
 from tests import tokens
 from tests.env import set_env
 
@@ -98,3 +98,25 @@ def test_the_auth_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORDERS_AUTH_JWKS_URL", "file:///etc/passwd")
     with pytest.raises(SettingsError, match="ORDERS_AUTH_JWKS_URL"):
         load_settings()
+
+
+def test_a_collection_variable_is_json_and_a_bad_one_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in VALID.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ORDERS_ALLOWED_CONTENT_TYPES", '["application/pdf", "text/plain"]')
+    assert load_settings().allowed_content_types == {"application/pdf", "text/plain"}
+    monkeypatch.setenv("ORDERS_ALLOWED_CONTENT_TYPES", "application/pdf")
+    with pytest.raises(SettingsError, match="ORDERS_ALLOWED_CONTENT_TYPES"):
+        load_settings()
+
+
+def test_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in VALID.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ORDERS_RATE_LIMIT_PER_MINUTE", "7")
+    settings = Settings(table_name="given-table", AWS_REGION="us-east-2")
+    assert (settings.table_name, settings.region) == ("given-table", "us-east-2")
+    assert settings.bucket_name == "bucket"  # the rest from the environment
+    assert settings.rate_limit_per_minute == 7
