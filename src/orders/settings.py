@@ -6,44 +6,30 @@ fails at start with the variable's name instead of deep inside a request.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
+import re
 from functools import lru_cache
-from typing import Annotated, Any, get_origin
+from typing import Annotated
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
-
-ENV_PREFIX = "ORDERS_"
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 
 class SettingsError(RuntimeError):
     """Raised at start when the environment does not describe a usable service."""
 
 
-class NoDecode:
-    """Marks a collection field whose variable its own validator parses (not as JSON)."""
+class Settings(BaseSettings):
+    """Service configuration. Variables are ORDERS_<FIELD> unless an alias says otherwise."""
 
-
-class Settings(BaseModel):
-    """Service configuration. Variables are ORDERS_<FIELD> unless an alias says otherwise.
-
-    A plain pydantic model that reads the environment itself (`_from_environment`): the same
-    validation and messages as pydantic-settings, without importing it and python-dotenv on
-    every cold start (~20-30 ms that a first request does not need). Values given as
-    arguments win over the environment, as with pydantic-settings.
-    """
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore", frozen=True)
 
     table_name: str = Field(min_length=3, max_length=255)
     bucket_name: str = Field(min_length=3, max_length=63)
@@ -119,13 +105,6 @@ class Settings(BaseModel):
     # client) may make per window before a 429. 0 switches it off (bench baselines only).
     rate_limit_per_minute: int = Field(default=600, ge=0, le=1_000_000)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _from_environment(cls, given: Any) -> Any:
-        if not isinstance(given, dict):
-            return given
-        return {**_environment(), **given}
-
     @field_validator(
         "origin_secret", "origin_secret_arn", "auth_issuer", "auth_jwks_url", mode="before"
     )
@@ -169,42 +148,10 @@ class Settings(BaseModel):
         return "lambda" if self.lambda_function_name else "fargate"
 
 
-_COLLECTIONS = (frozenset, set, list, tuple, dict)
-
-
-def _environment() -> dict[str, Any]:
-    """The variables Settings reads, keyed as its fields accept them (name or alias).
-
-    Names match in any case (as pydantic-settings does by default). A collection's value is
-    JSON unless its field is marked NoDecode; a value that is not JSON is passed on as is, so
-    validation names the variable.
-    """
-    environ = {name.upper(): value for name, value in os.environ.items()}
-    found: dict[str, Any] = {}
-    for field, info in Settings.model_fields.items():
-        alias = info.validation_alias
-        if isinstance(alias, AliasChoices):
-            names = [str(choice) for choice in alias.choices]
-        elif isinstance(alias, str):
-            names = [alias]
-        else:
-            names = [ENV_PREFIX + field.upper()]
-        for name in names:
-            if name.upper() not in environ:
-                continue
-            value: Any = environ[name.upper()]
-            if get_origin(info.annotation) in _COLLECTIONS and NoDecode not in info.metadata:
-                with contextlib.suppress(ValueError):
-                    value = json.loads(value)
-            found[name if alias is not None else field] = value
-            break
-    return found
-
-
 def load_settings() -> Settings:
     """Build settings from the environment, naming every missing or invalid variable."""
     try:
-        return Settings.model_validate({})  # the values: the environment (_from_environment)
+        return Settings()
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -213,6 +160,14 @@ def load_settings() -> Settings:
                 continue
             problems.append(f"{_variable_for(str(error['loc'][0]))}: {error['msg']}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+    except PydanticSettingsError as exc:
+        # A collection variable that is not JSON fails before validation, in the source; its
+        # message names the field, not the variable the user set.
+        named = re.search(r'field "([^"]+)"', str(exc))
+        variable = _variable_for(named.group(1)) if named else str(exc)
+        raise SettingsError(
+            f'invalid configuration: {variable}: not JSON (a list is written ["a", "b"])'
+        ) from None
 
 
 def _variable_for(field: str) -> str:

@@ -35,8 +35,6 @@ DEFERRED = (
     "orders.adapters.ratelimit",
     "orders.adapters.jwks",
 )
-# Not deferred but gone: orders.settings reads the environment itself.
-REPLACED = ("pydantic_settings", "dotenv")
 
 PROBE = """\
 import json, sys
@@ -74,7 +72,7 @@ def probe(mode: str, **env: str) -> dict[str, object]:
         "AWS_LAMBDA_FUNCTION_NAME": "orders-api",
         **env,
     }
-    modules = json.dumps([*DEFERRED, *REPLACED])
+    modules = json.dumps(list(DEFERRED))
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, modules, mode, str(HEALTH_EVENT)],
         env=environment,
