@@ -41,7 +41,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from devstack.config import LOOPBACK
-from devstack.invoke import TIMEOUT_SECONDS, LambdaContext, handler_for
+from devstack.invoke import TIMEOUT_SECONDS, InvocationContext, handler_for
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -188,7 +188,7 @@ def _warm() -> None:
 
 def invoke_in_environment(event: dict[str, Any], function_name: str) -> Any:
     """Runs inside a worker process: one event through the real handler."""
-    return handler_for("ApiFunction")(event, LambdaContext(function_name=function_name))
+    return handler_for("ApiFunction")(event, InvocationContext(function_name=function_name))
 
 
 def _message(status: int, message: str, request_id: str) -> Response:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devstack.ports import free_port
+from devstack.netports import free_port
 from devstack.routing import DEFAULT_TARGET, TARGETS, Routing, RoutingError
 
 if TYPE_CHECKING:

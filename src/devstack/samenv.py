@@ -82,7 +82,7 @@ def generate(endpoint_url: str = DOCKER_HOST_ENDPOINT) -> str:
 
     from devstack.emulator import Emulator, deploy_data_stack
     from devstack.identity_provision import provision
-    from devstack.ports import free_port
+    from devstack.netports import free_port
 
     port = free_port()
     local_url = f"http://127.0.0.1:{port}"

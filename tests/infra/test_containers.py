@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
-from devstack.ports import free_port
+from devstack.netports import free_port
 from tests import tokens
 from tests.infra import cfn
 from tests.infra.tooling import run, tool

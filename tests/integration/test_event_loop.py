@@ -10,7 +10,7 @@ import httpx
 import pytest
 import uvicorn
 
-from devstack.ports import free_port
+from devstack.netports import free_port
 from tests import tokens
 
 DELAY = 0.5
