@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from bench.common import EVENTS, Result, emit, median, rounds
-from devstack.invoke import LambdaContext
+from devstack.invoke import InvocationContext
 
 # Requests per round: moto in-process makes a GetItem cost ~10 ms, health ~1 ms.
 PER_ROUND = {"GET /api/orders/{id}": 25, "GET /api/health": 250}
@@ -93,7 +93,7 @@ def measure(quick: bool) -> list[Result]:
         from orders.app import create_app
 
         create = v2_event("create-order.json", "/api/orders")
-        created = lambda_handler.handler(create, LambdaContext(function_name="orders-api"))  # type: ignore[arg-type]
+        created = lambda_handler.handler(create, InvocationContext(function_name="orders-api"))  # type: ignore[arg-type]
         assert created["statusCode"] == 201, created
         order_id = json.loads(created["body"])["id"]
         # The app exactly as the Lambda handler builds it (metrics flushed per request,
@@ -109,9 +109,11 @@ def measure(quick: bool) -> list[Result]:
             k = PER_ROUND_QUICK if quick else PER_ROUND[label]
             raw = raw_caller(app, asgi_scope(event))
 
-            context = LambdaContext(function_name="orders-api")
+            context = InvocationContext(function_name="orders-api")
 
-            def via_mangum(event: dict[str, Any] = event, context: LambdaContext = context) -> int:
+            def via_mangum(
+                event: dict[str, Any] = event, context: InvocationContext = context
+            ) -> int:
                 return int(lambda_handler.handler(event, context)["statusCode"])  # type: ignore[arg-type]
 
             assert via_mangum() == 200, label

@@ -14,7 +14,7 @@ import subprocess
 import time
 
 from bench.common import OUT, PYTHON, ROOT, Result, emit, median, rounds
-from devstack.ports import free_port
+from devstack.netports import free_port
 
 TIMEOUT_S = 120.0
 

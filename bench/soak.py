@@ -168,7 +168,7 @@ def _mib(value: int) -> float:
 
 def start_stack(state_dir: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
     """`python -m devstack --no-ui` on free ports; its process and state.json once ready."""
-    from devstack.ports import free_port
+    from devstack.netports import free_port
 
     state_dir.mkdir(parents=True, exist_ok=True)
     # 64 users on one machine client's token: the per-caller limit off, or it is measured.

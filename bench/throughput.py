@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import OUT, PYTHON, ROOT, Result, emit, median, pinned, rounds
-from devstack.ports import free_port
+from devstack.netports import free_port
 
 SERVER_CORE, LOAD_CORE = 0, 1
 HIGH, LOW = 64, 1

@@ -120,8 +120,20 @@ images: ## build and push the API and UI images unless ECR has them (needs Docke
 	$(call push-image,$(API_IMAGE),containers/api/Dockerfile)
 	$(call push-image,$(UI_IMAGE),containers/ui/Dockerfile)
 
+# What differs between the targets is only what make passes: the samconfig environment
+# (default for lambda, fargate for fargate and both), DeploymentTarget, the weight (0 off
+# `both`: a left-over one would fail the template's rule) and, off lambda, the image URIs.
+# Everything else comes from samconfig.toml, whose two environments repeat the same shared
+# settings because SAM reads only the named one (tests/infra/test_workflows.py ties them).
+DEPLOY_TARGETS := lambda both fargate
+SAM_CONFIG_ENV = $(if $(filter lambda,$(TARGET)),default,fargate)
+DEPLOY_WEIGHT = $(if $(filter both,$(TARGET)),$(WEIGHT),0)
+DEPLOY_IMAGES = $(if $(filter lambda,$(TARGET)),,ApiImageUri=$(API_IMAGE) UiImageUri=$(UI_IMAGE))
+require-target = $(if $(filter-out $(DEPLOY_TARGETS),$(TARGET))$(if $(TARGET),,x)$(word 2,$(TARGET)),$(error TARGET must be lambda, both or fargate, not "$(TARGET)"))
+
 # Checked before anything runs, the image build and push included.
 deploy-preflight:
+	$(require-target)
 	$(require-region)
 	$(require-stage)
 	$(require-weight)
@@ -132,21 +144,9 @@ deploy-preflight:
 WEIGHT ?= 0
 # The fargate and both targets build and push their images first (images runs before the recipe).
 deploy: deploy-preflight $(if $(filter fargate both,$(TARGET)),images) ## deploy to AWS: make deploy TARGET=lambda|both|fargate [WEIGHT=0..100] [STAGE=...] (same stack and URL; data is kept on a switch)
-ifeq ($(TARGET),fargate)
 	$(INFRA_SAM) build
-	$(INFRA_SAM) deploy --config-env fargate --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) $(SAM_DEPLOY_ARGS) \
-	  --parameter-overrides DeploymentTarget=fargate FargateTrafficPercent=0 Stage=$(STAGE) ApiImageUri=$(API_IMAGE) UiImageUri=$(UI_IMAGE) $(DEPLOY_PARAMS)
-else ifeq ($(TARGET),both)
-	$(INFRA_SAM) build
-	$(INFRA_SAM) deploy --config-env fargate --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) $(SAM_DEPLOY_ARGS) \
-	  --parameter-overrides DeploymentTarget=both FargateTrafficPercent=$(WEIGHT) Stage=$(STAGE) ApiImageUri=$(API_IMAGE) UiImageUri=$(UI_IMAGE) $(DEPLOY_PARAMS)
-else ifeq ($(TARGET),lambda)
-	$(INFRA_SAM) build
-	$(INFRA_SAM) deploy --config-env default --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) $(SAM_DEPLOY_ARGS) \
-	  --parameter-overrides DeploymentTarget=lambda FargateTrafficPercent=0 Stage=$(STAGE) $(DEPLOY_PARAMS)
-else
-	$(error TARGET must be lambda, both or fargate, not "$(TARGET)")
-endif
+	$(INFRA_SAM) deploy --config-env $(SAM_CONFIG_ENV) --stack-name $(DEPLOY_STACK) --region $(DEPLOY_REGION) $(SAM_DEPLOY_ARGS) \
+	  --parameter-overrides DeploymentTarget=$(TARGET) FargateTrafficPercent=$(DEPLOY_WEIGHT) Stage=$(STAGE) $(DEPLOY_IMAGES) $(DEPLOY_PARAMS)
 
 destroy: ## delete the stack; the table, bucket, key and log groups are retained (see cform/README.md)
 	$(require-region)

@@ -35,13 +35,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from devstack.config import LOOPBACK
-from devstack.invoke import TIMEOUT_SECONDS, LambdaContext, handler_for
+from devstack.invoke import TIMEOUT_SECONDS, InvocationContext, handler_for
+from devstack.loopback_server import log_to_stderr, serve
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -188,7 +188,7 @@ def _warm() -> None:
 
 def invoke_in_environment(event: dict[str, Any], function_name: str) -> Any:
     """Runs inside a worker process: one event through the real handler."""
-    return handler_for("ApiFunction")(event, LambdaContext(function_name=function_name))
+    return handler_for("ApiFunction")(event, InvocationContext(function_name=function_name))
 
 
 def _message(status: int, message: str, request_id: str) -> Response:
@@ -299,19 +299,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--environments", type=int, default=DEFAULT_ENVIRONMENTS)
     parser.add_argument("--function-name", default=FUNCTION_NAME)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log_to_stderr()
     api = LocalHttpApi(
         port=args.port, environments=args.environments, function_name=args.function_name
     )
     # API Gateway sends a Date header and no Server header.
-    uvicorn.run(
-        create_app(api),
-        host=LOOPBACK,
-        port=args.port,
-        server_header=False,
-        access_log=False,
-        log_level="warning",
-    )
+    serve(create_app(api), args.port, date_header=True)
     return 0
 
 

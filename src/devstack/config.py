@@ -6,9 +6,9 @@ import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from devstack.ports import free_port
+from devstack.netports import free_port
 from devstack.routing import DEFAULT_TARGET, TARGETS, Routing, RoutingError
 
 if TYPE_CHECKING:
@@ -125,64 +125,81 @@ def _at_least_one(value: str) -> int:
     return number
 
 
+# Options whose default comes from an environment variable: (flag, variable, default when
+# the variable is unset, the rest of add_argument). A flag on the command line wins.
+_ENV_OPTIONS: tuple[tuple[str, str, object, dict[str, Any]], ...] = (
+    ("--api-port", "API_PORT", DEFAULT_API_PORT, {
+        "type": _port,
+        "help": "the API's front door port (env API_PORT, default %(default)s)",
+    }),
+    ("--lambda-port", "LAMBDA_PORT", ANY_FREE_PORT, {
+        "type": _port_or_any,
+        "help": "the Lambda entry's port behind the front door (env LAMBDA_PORT, default any "
+        "free port)",
+    }),
+    ("--fargate-port", "FARGATE_PORT", ANY_FREE_PORT, {
+        "type": _port_or_any,
+        "help": "uvicorn's port behind the front door (env FARGATE_PORT, default any free port)",
+    }),
+    ("--target", "DEV_TARGET", DEFAULT_TARGET, {
+        "choices": TARGETS,
+        "help": "where the front door sends the API's traffic at start (env DEV_TARGET, "
+        "default %(default)s); `make switch` moves it later",
+    }),
+    ("--weight", "DEV_WEIGHT", 0, {
+        "type": int,
+        "help": "with --target both: the percent sent to fargate (env DEV_WEIGHT, default 0)",
+    }),
+    ("--ui-port", "UI_PORT", DEFAULT_UI_PORT, {
+        "type": _port,
+        "help": "UI port (env UI_PORT, default %(default)s)",
+    }),
+    ("--moto-port", "MOTO_PORT", DEFAULT_MOTO_PORT, {
+        "type": _port,
+        "help": "emulator port (env MOTO_PORT, default %(default)s)",
+    }),
+    ("--moto-host", "MOTO_HOST", LOOPBACK, {
+        "help": "address the emulator listens on (env MOTO_HOST); 0.0.0.0 lets "
+        "`sam local` containers on Linux reach it",
+    }),
+    ("--stack", "STACK", None, {
+        "help": "the deployed stack for --aws-profile (env STACK; default from samconfig.toml)",
+    }),
+    ("--max-failures", "DEV_MAX_FAILURES", DEFAULT_MAX_FAILURES, {
+        "type": _at_least_one,
+        "help": "a child that exits this often within a minute stops the stack; before that "
+        "it is restarted with backoff (env DEV_MAX_FAILURES, default %(default)s; 1 stops at "
+        "the first exit)",
+    }),
+    ("--lambda-environments", "DEV_LAMBDA_ENVIRONMENTS", 2, {
+        "type": _at_least_one,
+        "help": "execution environments (worker processes) of the Lambda entry; more "
+        "concurrent requests wait for one (env DEV_LAMBDA_ENVIRONMENTS, default %(default)s)",
+    }),
+)  # fmt: skip
+
+
 def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> DevConfig:
     """Build the config; `--flag` wins over the environment variable named in its help."""
     env = os.environ if environ is None else environ
     root = repo_root()
+    parser = _parser(env, root)
+    args = parser.parse_args(argv)
+    try:
+        Routing(args.target, int(args.weight))
+    except (RoutingError, ValueError) as exc:
+        parser.error(str(exc))
+    return _config(args, root)
+
+
+def _parser(env: Mapping[str, str], root: Path) -> argparse.ArgumentParser:
+    """Every flag, its default read from `env` where it has a variable."""
     parser = argparse.ArgumentParser(
         prog="python -m devstack",
         description="Run the orders system on loopback against an in-process AWS emulator.",
     )
-    parser.add_argument(
-        "--api-port",
-        type=_port,
-        default=env.get("API_PORT", DEFAULT_API_PORT),
-        help="the API's front door port (env API_PORT, default %(default)s)",
-    )
-    parser.add_argument(
-        "--lambda-port",
-        type=_port_or_any,
-        default=env.get("LAMBDA_PORT", ANY_FREE_PORT),
-        help="the Lambda entry's port behind the front door (env LAMBDA_PORT, default any "
-        "free port)",
-    )
-    parser.add_argument(
-        "--fargate-port",
-        type=_port_or_any,
-        default=env.get("FARGATE_PORT", ANY_FREE_PORT),
-        help="uvicorn's port behind the front door (env FARGATE_PORT, default any free port)",
-    )
-    parser.add_argument(
-        "--target",
-        choices=TARGETS,
-        default=env.get("DEV_TARGET", DEFAULT_TARGET),
-        help="where the front door sends the API's traffic at start (env DEV_TARGET, "
-        "default %(default)s); `make switch` moves it later",
-    )
-    parser.add_argument(
-        "--weight",
-        type=int,
-        default=env.get("DEV_WEIGHT", 0),
-        help="with --target both: the percent sent to fargate (env DEV_WEIGHT, default 0)",
-    )
-    parser.add_argument(
-        "--ui-port",
-        type=_port,
-        default=env.get("UI_PORT", DEFAULT_UI_PORT),
-        help="UI port (env UI_PORT, default %(default)s)",
-    )
-    parser.add_argument(
-        "--moto-port",
-        type=_port,
-        default=env.get("MOTO_PORT", DEFAULT_MOTO_PORT),
-        help="emulator port (env MOTO_PORT, default %(default)s)",
-    )
-    parser.add_argument(
-        "--moto-host",
-        default=env.get("MOTO_HOST", LOOPBACK),
-        help="address the emulator listens on (env MOTO_HOST); 0.0.0.0 lets "
-        "`sam local` containers on Linux reach it",
-    )
+    for flag, variable, default, options in _ENV_OPTIONS:
+        parser.add_argument(flag, default=env.get(variable, default), **options)
     parser.add_argument(
         "--no-ui",
         dest="ui",
@@ -214,37 +231,18 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         help="run API and UI against a deployed stack with this profile (no emulator)",
     )
     parser.add_argument(
-        "--stack",
-        default=env.get("STACK"),
-        help="the deployed stack for --aws-profile (env STACK; default from samconfig.toml)",
-    )
-    parser.add_argument(
-        "--max-failures",
-        type=_at_least_one,
-        default=env.get("DEV_MAX_FAILURES", DEFAULT_MAX_FAILURES),
-        help="a child that exits this often within a minute stops the stack; before that it "
-        "is restarted with backoff (env DEV_MAX_FAILURES, default %(default)s; 1 stops at "
-        "the first exit)",
-    )
-    parser.add_argument(
-        "--lambda-environments",
-        type=_at_least_one,
-        default=env.get("DEV_LAMBDA_ENVIRONMENTS", 2),
-        help="execution environments (worker processes) of the Lambda entry; more concurrent "
-        "requests wait for one (env DEV_LAMBDA_ENVIRONMENTS, default %(default)s)",
-    )
-    parser.add_argument(
         "--rate-limit-per-minute",
         type=_not_negative,
+        # An empty variable is unset here: the app's own default.
         default=env.get("DEV_RATE_LIMIT_PER_MINUTE") or None,
         help="the API's per-caller limit, ORDERS_RATE_LIMIT_PER_MINUTE; 0 turns it off (env "
         "DEV_RATE_LIMIT_PER_MINUTE, default the app's own)",
     )
-    args = parser.parse_args(argv)
-    try:
-        Routing(args.target, int(args.weight))
-    except (RoutingError, ValueError) as exc:
-        parser.error(str(exc))
+    return parser
+
+
+def _config(args: argparse.Namespace, root: Path) -> DevConfig:
+    """The parsed flags as a DevConfig; entry ports left at ANY_FREE_PORT get one now."""
     return DevConfig(
         api_port=int(args.api_port),
         ui_port=int(args.ui_port),

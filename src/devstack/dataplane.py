@@ -33,15 +33,18 @@ class DataPlane:
 
 def local(config: DevConfig) -> DataPlane:
     """moto on the configured port, with cform/data.yaml deployed through its CloudFormation."""
-    from devstack.emulator import Emulator, StackError, deploy_data_stack
+    from devstack.emulator import StackError, start_with_data_stack
     from devstack.envs import emulator_env
 
-    emulator = Emulator(config.moto_host, config.moto_port)
     try:
-        emulator.start()
-        outputs = deploy_data_stack(config.endpoint_url, config.template, LOCAL_STACK_NAME)
+        emulator, outputs = start_with_data_stack(
+            config.moto_host,
+            config.moto_port,
+            config.endpoint_url,
+            config.template,
+            LOCAL_STACK_NAME,
+        )
     except StackError as exc:
-        emulator.stop()
         raise DataPlaneError(str(exc)) from None
     return DataPlane(
         stack_name=LOCAL_STACK_NAME,

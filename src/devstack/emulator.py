@@ -131,6 +131,23 @@ def deploy_data_stack(endpoint_url: str, template: Path, stack_name: str) -> dic
     return stack_outputs(client, stack_name)
 
 
+def start_with_data_stack(
+    host: str, port: int, endpoint_url: str, template: Path, stack_name: str
+) -> tuple[Emulator, dict[str, str]]:
+    """Start moto on host:port and deploy `template` (cform/data.yaml) through `endpoint_url`,
+    as `make dev` does: (the running emulator, the stack's outputs by key).
+
+    Whatever fails (a StackError from the start or the deploy), the emulator is stopped.
+    """
+    emulator = Emulator(host, port)
+    try:
+        emulator.start()
+        return emulator, deploy_data_stack(endpoint_url, template, stack_name)
+    except BaseException:
+        emulator.stop()
+        raise
+
+
 def stack_outputs(client: CloudFormationClient, stack_name: str) -> dict[str, str]:
     stack = client.describe_stacks(StackName=stack_name)["Stacks"][0]
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}

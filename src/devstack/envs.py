@@ -37,8 +37,8 @@ def emulator_env(outputs: Mapping[str, str], endpoint_url: str) -> dict[str, str
         "AWS_DEFAULT_REGION": REGION,
         # Read by botocore itself for every client (orders.adapters.aws adds nothing for it).
         "AWS_ENDPOINT_URL": endpoint_url,
-        # Newer botocore sends DynamoDB (Streams) calls to an account-id endpoint moto does
-        # not answer (FACTS.md).
+        # Newer botocore sends DynamoDB (Streams) calls to an account-id endpoint, which moto
+        # 5.2 in server mode does not answer.
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         # A developer's ~/.aws/config could set an endpoint, addressing style or CA bundle
         # per service; the emulator's children read no config file at all.

@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from devstack.config import LOOPBACK
+from devstack.loopback_server import log_to_stderr, serve
 from devstack.routing import RoutingFile
 
 if TYPE_CHECKING:
@@ -203,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fargate-url", required=True)
     parser.add_argument("--routing-file", type=Path, required=True)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log_to_stderr()
     # One line per request is ours (with the entry that served it); httpx would add a second.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     door = FrontDoor(
@@ -211,15 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         {"lambda": backend_client(args.lambda_url), "fargate": backend_client(args.fargate_url)},
     )
     # The back ends' own Date and Server headers pass through; uvicorn must not add a second.
-    uvicorn.run(
-        create_app(door),
-        host=LOOPBACK,
-        port=args.port,
-        server_header=False,
-        date_header=False,
-        access_log=False,
-        log_level="warning",
-    )
+    serve(create_app(door), args.port, date_header=False)
     return 0
 
 

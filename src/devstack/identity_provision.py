@@ -21,7 +21,7 @@ from devstack import identity
 from devstack.envs import FAKE_CREDENTIALS, REGION
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from devstack.identity import ClientSpec, LocalIdentity
@@ -107,19 +107,34 @@ def _pool_id(cognito: Any) -> str:
     return str(created["UserPool"]["Id"])
 
 
+def _create_unless_found(
+    find: Callable[[], object], create: Callable[[], object], missing: str
+) -> None:
+    """Create a Cognito resource unless `find` sees it; `missing` is the not-found error code.
+
+    Cognito has no create-if-absent, and a second `make dev` against the same emulator state
+    finds everything made by the first.
+    """
+    try:
+        find()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != missing:
+            raise
+        create()
+
+
 def _resource_server(cognito: Any, pool_id: str) -> None:
     spec = identity.RESOURCE_SERVER
-    try:
-        cognito.describe_resource_server(UserPoolId=pool_id, Identifier=spec.identifier)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        cognito.create_resource_server(
+    _create_unless_found(
+        lambda: cognito.describe_resource_server(UserPoolId=pool_id, Identifier=spec.identifier),
+        lambda: cognito.create_resource_server(
             UserPoolId=pool_id,
             Identifier=spec.identifier,
             Name=spec.name,
             Scopes=[{"ScopeName": s, "ScopeDescription": f"{s} orders"} for s in spec.scopes],
-        )
+        ),
+        "ResourceNotFoundException",
+    )
 
 
 def _client_config(spec: ClientSpec) -> dict[str, Any]:
@@ -152,23 +167,21 @@ def _app_client(cognito: Any, pool_id: str, spec: ClientSpec) -> tuple[str, str]
 
 
 def _group(cognito: Any, pool_id: str, name: str) -> None:
-    try:
-        cognito.get_group(GroupName=name, UserPoolId=pool_id)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        cognito.create_group(GroupName=name, UserPoolId=pool_id)
+    _create_unless_found(
+        lambda: cognito.get_group(GroupName=name, UserPoolId=pool_id),
+        lambda: cognito.create_group(GroupName=name, UserPoolId=pool_id),
+        "ResourceNotFoundException",
+    )
 
 
 def _user(cognito: Any, pool_id: str, user: identity.UserSpec, password: str) -> None:
-    try:
-        cognito.admin_get_user(UserPoolId=pool_id, Username=user.username)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "UserNotFoundException":
-            raise
-        cognito.admin_create_user(
+    _create_unless_found(
+        lambda: cognito.admin_get_user(UserPoolId=pool_id, Username=user.username),
+        lambda: cognito.admin_create_user(
             UserPoolId=pool_id, Username=user.username, MessageAction="SUPPRESS"
-        )
+        ),
+        "UserNotFoundException",
+    )
     # Permanent: the user can sign in with it at once (no FORCE_CHANGE_PASSWORD step).
     cognito.admin_set_user_password(
         UserPoolId=pool_id, Username=user.username, Password=password, Permanent=True

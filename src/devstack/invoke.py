@@ -35,8 +35,9 @@ TIMEOUT_SECONDS = 29  # the API function's Timeout in template.yaml (ApiTimeoutS
 
 
 @dataclass
-class LambdaContext:
-    """What Lambda passes as `context`, with the attributes Powertools reads."""
+class InvocationContext:
+    """What Lambda passes as `context`, with the attributes Powertools reads (a stand-in for
+    Powertools' LambdaContext type, named apart from it)."""
 
     function_name: str
     memory_limit_in_mb: int = 512
@@ -109,7 +110,9 @@ def invoke(event: dict[str, Any], running: state.DevState) -> Any:
     function = function_for(event) or "ApiFunction"
     try:
         handler = handler_for(function)
-        response = handler(event, LambdaContext(function_name=f"{running.stack_name}-{function}"))
+        response = handler(
+            event, InvocationContext(function_name=f"{running.stack_name}-{function}")
+        )
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)

@@ -33,7 +33,7 @@ from devstack.commands import (
 )
 from devstack.config import LOOPBACK, parse, repo_root
 from devstack.envs import child_env
-from devstack.ports import port_in_use
+from devstack.netports import port_in_use
 from devstack.probe import http_ok
 
 if TYPE_CHECKING:

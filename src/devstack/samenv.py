@@ -80,18 +80,16 @@ def generate(endpoint_url: str = DOCKER_HOST_ENDPOINT) -> str:
     import tempfile
     from pathlib import Path
 
-    from devstack.emulator import Emulator, deploy_data_stack
+    from devstack.emulator import start_with_data_stack
     from devstack.identity_provision import provision
-    from devstack.ports import free_port
+    from devstack.netports import free_port
 
     port = free_port()
     local_url = f"http://127.0.0.1:{port}"
-    emulator = Emulator("127.0.0.1", port)
-    emulator.start()
+    emulator, outputs = start_with_data_stack(
+        "127.0.0.1", port, local_url, repo_root() / "cform" / "data.yaml", LOCAL_STACK_NAME
+    )
     try:
-        outputs = deploy_data_stack(
-            local_url, repo_root() / "cform" / "data.yaml", LOCAL_STACK_NAME
-        )
         # The passwords this writes are thrown away with the directory: only ids are kept.
         with tempfile.TemporaryDirectory() as scratch:
             identity, _ = provision(local_url, outputs["KmsKeyArn"], Path(scratch))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -121,8 +121,3 @@ def get_tracer(enabled: bool) -> Tracer | None:
 
         _tracer = Tracer(service=SERVICE, patch_modules=["boto3", "botocore"])
     return _tracer
-
-
-def log_fields(**fields: Any) -> dict[str, Any]:
-    """Drop empty fields so log lines stay short."""
-    return {k: v for k, v in fields.items() if v is not None}

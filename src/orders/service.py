@@ -159,13 +159,9 @@ class OrderService:
         fingerprint: str | None = None,
         actor: str | None = None,
     ) -> Order:
-        order = Order.create(
-            customer=new.customer,
-            product=new.product,
-            quantity=new.quantity,
-            note=new.note,
-            order_id=order_id,
-        )
+        # The order is made of exactly the request's fields, the ones an Idempotency-Key's
+        # attempts are compared on.
+        order = Order.create(**new.payload(), order_id=order_id)
         self._repo.add(order, OrderEvent.created(order, actor=actor), fingerprint=fingerprint)
         count(MetricName.ORDERS_CREATED)
         logger.info("order created", order_id=order.id, customer=order.customer)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from devstack.invoke import LambdaContext
+from devstack.invoke import InvocationContext
 from tests.contract.replay import EVENTS_DIR
 from tests.support import BUCKET, REGION, TABLE, moto_data_plane
 
@@ -143,6 +143,6 @@ def direct_app(plane: dict[str, str]) -> FastAPI:
 
 
 @pytest.fixture
-def lambda_context() -> LambdaContext:
+def lambda_context() -> InvocationContext:
     """The context `make invoke` passes: what Powertools' Logger and idempotency read."""
-    return LambdaContext(function_name="orders-api")
+    return InvocationContext(function_name="orders-api")

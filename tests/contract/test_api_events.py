@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from fastapi import FastAPI
 
-    from devstack.invoke import LambdaContext
+    from devstack.invoke import InvocationContext
     from tests.contract.conftest import World
 
 # What each sample is for. A new sample without an entry here fails test_every_sample_is_expected.
@@ -66,7 +66,7 @@ KEY_HEADERS = ("content-type", "etag", "idempotent-replayed", "retry-after")
 TRACE_ROOT = re.compile(r"Root=([A-Za-z0-9-]+)")
 
 
-def via_lambda(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
+def via_lambda(event: dict[str, Any], context: InvocationContext) -> HttpResponse:
     """The event through the Lambda entry point; built once, as in a warm execution environment."""
     from orders import lambda_handler
 
@@ -97,7 +97,7 @@ def _case(path: Path) -> Any:
 
 @pytest.mark.parametrize("path", [_case(p) for p in API_EVENT_FILES])
 def test_event_through_lambda_equals_direct_asgi(
-    path: Path, world: World, direct_app: FastAPI, lambda_context: LambdaContext
+    path: Path, world: World, direct_app: FastAPI, lambda_context: InvocationContext
 ) -> None:
     # Given the seeded state and a sample event
     event = load_event(path)
@@ -127,7 +127,7 @@ def test_event_through_lambda_equals_direct_asgi(
 
 
 def test_rest_api_stage_prefixes_the_docs_and_links(
-    world: World, lambda_context: LambdaContext
+    world: World, lambda_context: InvocationContext
 ) -> None:
     # Given REST API events under the stage "prod" (public URLs start /prod/api)
     docs = via_lambda(load_event(EVENTS_DIR / "apigw-v1/docs.json"), lambda_context)
@@ -139,7 +139,9 @@ def test_rest_api_stage_prefixes_the_docs_and_links(
     assert created.headers["location"] == f"/prod/api/orders/{created.json()['id']}"
 
 
-def test_http_api_default_stage_adds_no_prefix(world: World, lambda_context: LambdaContext) -> None:
+def test_http_api_default_stage_adds_no_prefix(
+    world: World, lambda_context: InvocationContext
+) -> None:
     docs = via_lambda(load_event(EVENTS_DIR / "apigw-v2/docs.json"), lambda_context)
     assert "'/api/openapi.json'" in docs.body.decode()
     assert "/$default/" not in docs.body.decode()
@@ -156,7 +158,7 @@ MANGUM_HANDLER = {"apigw-v2": HTTPGateway, "apigw-v1": APIGateway, "alb": ALB}
 
 @pytest.mark.parametrize("path", API_EVENT_FILES, ids=event_id)
 def test_mangum_reads_each_shape_with_its_handler(
-    path: Path, lambda_context: LambdaContext
+    path: Path, lambda_context: InvocationContext
 ) -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:  # never called
         raise AssertionError

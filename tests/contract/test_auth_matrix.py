@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from fastapi import FastAPI
 
-    from devstack.invoke import LambdaContext
+    from devstack.invoke import InvocationContext
     from tests.contract.conftest import World
 
 PUBLIC = {"health", "ready", "openapi", "docs"}
@@ -134,7 +134,7 @@ def test_the_same_token_gets_the_same_answer_on_every_path(
     case: str,
     seeded: World,
     direct_app: FastAPI,
-    lambda_context: LambdaContext,
+    lambda_context: InvocationContext,
 ) -> None:
     # Given a sample event with this case's token (and an authorizer context that says operator)
     if case in WRITERS:
@@ -167,7 +167,7 @@ def test_the_same_token_gets_the_same_answer_on_every_path(
 
 
 def test_every_public_route_answers_without_a_token(
-    seeded: World, direct_app: FastAPI, lambda_context: LambdaContext
+    seeded: World, direct_app: FastAPI, lambda_context: InvocationContext
 ) -> None:
     for shape in API_SHAPES:
         for route in sorted(PUBLIC):

@@ -11,7 +11,7 @@ import pytest
 from tests.contract.replay import EVENTS_DIR, load_event, response_from_lambda
 
 if TYPE_CHECKING:
-    from devstack.invoke import LambdaContext
+    from devstack.invoke import InvocationContext
     from tests.contract.conftest import World
 
 SHAPES = ["apigw-v2", "alb"]
@@ -36,7 +36,7 @@ def create_event(shape: str, body: bytes, *, content_type: str | None) -> dict[s
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_a_body_over_the_limit_is_413_problem(
-    world: World, lambda_context: LambdaContext, shape: str
+    world: World, lambda_context: InvocationContext, shape: str
 ) -> None:
     from orders import lambda_handler
 
@@ -53,7 +53,7 @@ def test_a_body_over_the_limit_is_413_problem(
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_json_with_no_content_type_is_created_and_a_form_type_is_415(
-    world: World, lambda_context: LambdaContext, shape: str
+    world: World, lambda_context: InvocationContext, shape: str
 ) -> None:
     from orders import lambda_handler
 

@@ -11,12 +11,12 @@ from tests.contract.replay import EVENTS_DIR, load_event, response_from_lambda
 if TYPE_CHECKING:
     import pytest
 
-    from devstack.invoke import LambdaContext
+    from devstack.invoke import InvocationContext
     from tests.contract.conftest import World
 
 
 def test_the_app_is_built_once_per_environment(
-    world: World, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    world: World, lambda_context: InvocationContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from orders import lambda_handler
 
@@ -50,7 +50,7 @@ def test_the_app_is_built_once_per_environment(
 
 
 def test_mangum_runs_with_lifespan_off(
-    world: World, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    world: World, lambda_context: InvocationContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Mangum's default ("auto") runs startup and shutdown around every invocation."""
     from orders import lambda_handler
@@ -81,7 +81,7 @@ def test_mangum_runs_with_lifespan_off(
 
 
 def test_aws_clients_are_made_on_the_first_request_that_needs_them(
-    world: World, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    world: World, lambda_context: InvocationContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A cold start that answers health or docs pays for no boto3 client; later ones reuse them."""
     from orders import lambda_handler

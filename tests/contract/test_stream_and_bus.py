@@ -22,7 +22,7 @@ from tests.support import REGION, stream_event
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from devstack.invoke import LambdaContext
+    from devstack.invoke import InvocationContext
     from tests.contract.conftest import World
 
 BATCH = EVENTS_DIR / "dynamodb/outbox-batch.json"
@@ -84,7 +84,7 @@ def test_sample_batch_is_what_the_table_streams_for_a_new_order(world: World) ->
 
 
 def test_outbox_handler_publishes_the_outbox_insert_and_ignores_the_rest(
-    world: World, lambda_context: LambdaContext
+    world: World, lambda_context: InvocationContext
 ) -> None:
     from orders import outbox
 
@@ -125,7 +125,7 @@ def _shape(value: Any) -> Any:
 
 
 def test_eventbridge_sample_has_the_shape_consumers_receive(
-    world: World, direct_app: FastAPI, lambda_context: LambdaContext
+    world: World, direct_app: FastAPI, lambda_context: InvocationContext
 ) -> None:
     from orders import outbox
 

@@ -16,7 +16,7 @@ import pytest
 
 from devstack.envs import emulator_env
 from devstack.identity import LocalIdentity, ui_env, with_auth
-from devstack.ports import free_port
+from devstack.netports import free_port
 from tests.docker.images import REPO
 from tests.docker.support import answers, http, remove_containers, timed, wait_for
 

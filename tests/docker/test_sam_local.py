@@ -22,7 +22,7 @@ import pytest
 from devstack.envs import service_variables
 from devstack.identity import LocalIdentity, api_env
 from devstack.invoke import TOKEN_PLACEHOLDER
-from devstack.ports import free_port
+from devstack.netports import free_port
 from tests.contract.replay import (
     EVENTS_DIR,
     comparable_body,

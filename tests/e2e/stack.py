@@ -19,7 +19,7 @@ import boto3
 
 from devstack import state
 from devstack.identity import MACHINE, access_token
-from devstack.ports import free_port
+from devstack.netports import free_port
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -26,7 +26,7 @@ import pytest
 
 from devstack.identity import with_auth
 from devstack.identity_provision import provision
-from devstack.ports import free_port
+from devstack.netports import free_port
 from devstack.tokens import machine_token
 from tests.support import REGION, TABLE, create_data_plane, service_env, stop_process, wait_for
 

@@ -23,7 +23,7 @@ from joserfc.jwk import KeySet
 from devstack import identity
 from devstack.emulator import Emulator
 from devstack.identity_provision import provision
-from devstack.ports import free_port
+from devstack.netports import free_port
 from devstack.tokens import NOT_RUNNING
 from orders.settings import Settings
 from tests.e2e.stack import ROOT, clean_env, environ, run_module

@@ -15,7 +15,7 @@ import pytest
 
 from devstack.emulator import cloudformation
 from devstack.front_door import SERVED_BY
-from devstack.ports import free_port
+from devstack.netports import free_port
 from tests.e2e.stack import DevStack, alive, clean_env, run_module, start
 
 pytestmark = pytest.mark.e2e

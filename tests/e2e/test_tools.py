@@ -125,7 +125,7 @@ def test_seed_creates_orders_in_every_status(dev_stack: DevStack) -> None:
 
 
 def test_seed_without_an_api_says_so() -> None:
-    from devstack.ports import free_port
+    from devstack.netports import free_port
 
     result = run_module("devstack.seed", "--api", f"http://127.0.0.1:{free_port()}", timeout=30)
 

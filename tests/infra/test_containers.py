@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from devstack import envs
-from devstack.emulator import Emulator, deploy_data_stack
-from devstack.ports import free_port
+from devstack.emulator import start_with_data_stack
+from devstack.netports import free_port
 from tests import tokens
 from tests.infra import cfn
 from tests.infra.tooling import run, tool
@@ -175,11 +175,12 @@ def test_ui_cmd_runs_streamlit_on_8501() -> None:
 def emulator_env() -> Iterator[dict[str, str]]:
     """The service's environment against the emulator as `make dev` starts it: moto on
     loopback with cform/data.yaml deployed through its CloudFormation."""
-    emulator = Emulator("127.0.0.1", free_port())
-    endpoint = f"http://127.0.0.1:{emulator.port}"
-    emulator.start()
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    emulator, outputs = start_with_data_stack(
+        "127.0.0.1", port, endpoint, cfn.CFORM / "data.yaml", "orders-cmd-test"
+    )
     try:
-        outputs = deploy_data_stack(endpoint, cfn.CFORM / "data.yaml", "orders-cmd-test")
         yield envs.emulator_env(outputs, endpoint)
     finally:
         emulator.stop()

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from devstack.emulator import Emulator
-from devstack.ports import free_port
+from devstack.netports import free_port
 from tests.infra import cfn, moto_stacks
 from tests.infra.moto_stacks import ROOT_NODE, Cloud, DeployError, RootDeployment, RootResult
 from tests.infra.tooling import SCENARIOS

@@ -10,7 +10,7 @@ import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
 
-from devstack.ports import free_port
+from devstack.netports import free_port
 from orders.api.auth import PrincipalDep
 from tests import tokens
 from tests.env import set_env

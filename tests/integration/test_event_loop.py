@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from devstack.ports import free_port
+from devstack.netports import free_port
 from tests import tokens
 
 DELAY = 0.5

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from mangum import Mangum
 
-from devstack.invoke import LambdaContext
+from devstack.invoke import InvocationContext
 from tests import tokens
 from tests.contract.replay import EVENTS_DIR, load_event
 from tests.env import set_env
@@ -47,7 +47,7 @@ def invoke(app: FastAPI, event: dict[str, Any], **headers: str) -> tuple[int, di
     """Serve one Lambda event through Mangum, as the function does; status and JSON body."""
     event = json.loads(json.dumps(event))
     event["headers"].update(headers)
-    answer = Mangum(app, lifespan="off")(event, LambdaContext(function_name="orders-api"))  # type: ignore[arg-type]
+    answer = Mangum(app, lifespan="off")(event, InvocationContext(function_name="orders-api"))  # type: ignore[arg-type]
     body = answer["body"]
     if answer.get("isBase64Encoded"):
         body = base64.b64decode(body).decode()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from devstack.ports import free_port
+from devstack.netports import free_port
 from tests.support import service_env
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from devstack.ports import free_port
+from devstack.netports import free_port
 from tests.support import service_env
 
 

@@ -19,7 +19,7 @@ import boto3
 import httpx
 import pytest
 
-from devstack.ports import free_port
+from devstack.netports import free_port
 from tests import support
 from tests.support import REGION, create_data_plane, service_env
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from devstack.ports import free_port
+from devstack.netports import free_port
 from ui.views.common import literal
 
 

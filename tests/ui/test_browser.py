@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from devstack.ports import free_port
+from devstack.netports import free_port
 from tests.ui.conftest import APP, REPO, api_args, background, wait_for
 
 if TYPE_CHECKING:

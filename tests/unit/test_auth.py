@@ -99,7 +99,7 @@ def test_the_http_source_fetches_the_document(caplog: pytest.LogCaptureFixture) 
 
 
 def test_an_unreachable_issuer_is_a_dependency_failure() -> None:
-    from devstack.ports import free_port
+    from devstack.netports import free_port
 
     source = HttpKeySource(f"http://127.0.0.1:{free_port()}/jwks.json", timeout_seconds=1)
     with pytest.raises(DependencyUnavailable) as raised:

@@ -56,12 +56,6 @@ _HTTP_SLUGS = {
     429: "too-many-requests",
 }
 
-# Every status the routes can answer with problem+json, for the OpenAPI document.
-COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": None, "content": {MEDIA_TYPE: {}}, "description": HTTPStatus(code).phrase}
-    for code in (400, 422, 500, 503)
-}
-
 
 def problem(
     status: int,
