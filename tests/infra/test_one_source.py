@@ -17,8 +17,9 @@ import pytest
 from pydantic import AliasChoices
 
 from bench.common import function_env
-from devstack import envs, identity, moto_plane, outbox_loop
+from devstack import apigw_local, envs, identity, moto_plane, outbox_loop
 from orders.adapters.keys import EVENT_PREFIX
+from orders.app import API_PREFIX
 from orders.settings import Settings
 from tests.infra import cfn
 
@@ -263,3 +264,17 @@ def test_outbox_loop_reads_the_stream_as_the_mapping_does() -> None:
     verdicts = [(_pattern_matches(pattern, r), outbox_loop.matches_filter(r)) for r in records]
     assert any(template for template, _ in verdicts), "the filter lets nothing through"
     assert all(template == loop for template, loop in verdicts), verdicts
+
+
+# ------------------------------------------------------------------ the API's path prefix
+
+
+def test_every_route_the_edge_and_the_local_gateway_know_is_under_the_apps_prefix() -> None:
+    """The app mounts its routers under API_PREFIX; the HTTP API's routes (template.yaml)
+    and the local stand-in for them (devstack.apigw_local) repeat it, since a template
+    cannot import it and the stand-in stays free of the app's imports."""
+    events = ROOT_RAW["Resources"]["ApiFunction"]["Properties"]["Events"]
+    paths = [event["Properties"]["Path"] for event in events.values() if event["Type"] == "HttpApi"]
+    assert paths, "the API function has no HttpApi routes"
+    assert all(p == API_PREFIX or p.startswith(f"{API_PREFIX}/") for p in paths), paths
+    assert apigw_local.API_PREFIX == API_PREFIX
