@@ -240,7 +240,7 @@ def soak(
         }
         samples.append(point)
         print(json.dumps(point), flush=True)
-    rss = [float(s["rss_mib"]) for s in samples]  # type: ignore[arg-type]
+    rss = [float(s["rss_mib"]) for s in samples]
     return {
         "rps_1": round(one.rps, 1),
         "rps_64": round(many.rps, 1),

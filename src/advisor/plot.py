@@ -86,7 +86,7 @@ def chart(data: Curves) -> Any:
         for i, rps in enumerate(data.rps)
     ]
     lines = (
-        altair.Chart(altair.Data(values=rows))
+        altair.Chart(altair.InlineData(values=rows))
         .mark_line()
         .encode(
             x="requests/s:Q",
@@ -99,7 +99,7 @@ def chart(data: Curves) -> Any:
     if data.break_even is not None:
         marks.append({"requests/s": data.break_even, "what": "break-even"})
     rules = (
-        altair.Chart(altair.Data(values=marks))
+        altair.Chart(altair.InlineData(values=marks))
         .mark_rule(strokeDash=[4, 4])
         .encode(x="requests/s:Q", tooltip=["what:N", "requests/s:Q"])
     )

@@ -211,7 +211,7 @@ def test_the_faster_sorts_give_moto_s_own_order(ddb: Any) -> None:
     ours = emulator_dynamodb.all_items(table)
     theirs = Table.all_items(table)
     ours_sorted = emulator_dynamodb.sorted_items(table, hash_attrs, range_attrs, list(ours))
-    theirs_sorted = Table.sorted_items(table, hash_attrs, range_attrs, list(ours))
+    theirs_sorted = Table.sorted_items(table, hash_attrs, range_attrs, list(theirs))
 
     assert [i.to_json() for i in ours] == [i.to_json() for i in theirs]
     assert [i.to_json() for i in ours_sorted] == [i.to_json() for i in theirs_sorted]

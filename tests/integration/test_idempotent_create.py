@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from orders.domain.model import order_id_for
+from orders.domain.model import order_id_for, request_fingerprint
 from orders.service import NewOrder
 from tests import tokens
 from tests.support import TABLE
@@ -15,6 +15,8 @@ from tests.support import TABLE
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
+
+    from orders.service import OrderService
 
 BODY: dict[str, Any] = {"customer": "acme", "product": "widget", "quantity": 3}
 
@@ -46,6 +48,7 @@ def forget_idempotency_records(app: FastAPI) -> int:
 
 # The client fixture's token (an operator): Idempotency-Keys are scoped by its caller_id.
 CALLER = f"user:{tokens.claims('operator')['sub']}"
+OPERATOR: str = tokens.USERS["operator"]["username"]
 
 
 def test_one_key_from_two_callers_is_two_orders(client: TestClient) -> None:
@@ -130,28 +133,36 @@ def test_a_503_whose_write_committed_is_retried_into_the_same_order(
 def test_a_duplicate_while_the_first_runs_is_409_with_retry_after(
     client: TestClient, app: FastAPI
 ) -> None:
-    service = app.state.container.service
+    service: OrderService = app.state.container.service
     headers = {"Idempotency-Key": "k-4"}
     during: dict[str, Any] = {}
+    new = NewOrder(**BODY)
+    order_id = order_id_for(CALLER, "k-4")
 
     def first_attempt() -> dict[str, Any]:
         # While the first attempt holds the key, a second one arrives.
         response = client.post("/api/orders", json=BODY, headers=headers)
         during.update(status=response.status_code, headers=response.headers, body=response.json())
-        created, *_ = service._create_or_find(
-            NewOrder(**BODY), order_id_for(CALLER, "k-4"), "fingerprint"
+        # Then the first attempt creates as the service's own operation does: the request's
+        # fingerprint, and the operator (the client fixture's token) as the event's actor.
+        created, _ = service._create_or_find(
+            new, order_id, request_fingerprint(new.payload()), OPERATOR
         )
         public: dict[str, Any] = created.public()
         return public
 
-    service._idempotency.run(
-        key=order_id_for(CALLER, "k-4"),
-        payload=NewOrder(**BODY).payload(),
-        operation=first_attempt,
-    )
+    service._idempotency.run(key=order_id, payload=new.payload(), operation=first_attempt)
     assert during["status"] == 409
     assert during["body"]["type"] == "urn:orders:problem:idempotency-in-progress"
     assert int(during["headers"]["retry-after"]) >= 1
+    # Once the key's record is gone, a retry is told from a reused key by the fingerprint alone.
+    forget_idempotency_records(app)
+    retried = client.post("/api/orders", json=BODY, headers=headers)
+    assert retried.status_code == 201
+    assert retried.headers["idempotent-replayed"] == "true"
+    assert retried.json()["id"] == order_id
+    events = client.get(f"/api/orders/{order_id}/events").json()["items"]
+    assert [(e["detail_type"], e["actor"]) for e in events] == [("OrderCreated", OPERATOR)]
 
 
 def test_a_create_without_a_key_is_not_deduplicated(client: TestClient, app: FastAPI) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import boto3
 import httpx
@@ -21,7 +22,7 @@ import pytest
 
 from devstack.netports import free_port
 from tests import support
-from tests.support import REGION, create_data_plane, service_env
+from tests.support import REGION, NewOrder, create_data_plane, service_env, stop_process
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -53,12 +54,7 @@ def background(
         try:
             yield process, log
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=stop_timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, timeout=stop_timeout)
 
 
 def _base_env() -> dict[str, str]:
@@ -144,8 +140,18 @@ def api(api_url: str) -> Iterator[httpx.Client]:
         yield client
 
 
+class MakeApp(Protocol):
+    """The `ui` fixture: an AppTest of src/ui/app.py against the stack's API or `url`."""
+
+    def __call__(self, url: str = ...) -> AppTest: ...
+
+
+# The `publish_outbox` fixture: put one order's pending events on the bus.
+PublishOutbox = Callable[[str], None]
+
+
 @pytest.fixture
-def ui(monkeypatch: pytest.MonkeyPatch, api_url: str):  # type: ignore[no-untyped-def]
+def ui(monkeypatch: pytest.MonkeyPatch, api_url: str) -> MakeApp:
     """A factory of AppTests of src/ui/app.py against `api_url` (or another URL)."""
     from streamlit.testing.v1 import AppTest
 
@@ -157,13 +163,13 @@ def ui(monkeypatch: pytest.MonkeyPatch, api_url: str):  # type: ignore[no-untype
 
 
 @pytest.fixture
-def new_order(api: httpx.Client):  # type: ignore[no-untyped-def]
+def new_order(api: httpx.Client) -> NewOrder:
     """Create an order through the API, as another user would."""
     return support.order_maker(api, "/orders")
 
 
 @pytest.fixture
-def publish_outbox(stack: Stack):  # type: ignore[no-untyped-def]
+def publish_outbox(stack: Stack) -> PublishOutbox:
     """Put one order's pending events on the bus through the real outbox handler."""
 
     def publish(order_id: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -11,6 +12,12 @@ from streamlit.testing.v1 import AppTest
 
 from devstack.netports import free_port
 from ui.views.common import literal
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1.element_tree import Button, Widget
+
+    from tests.support import NewOrder
+    from tests.ui.conftest import MakeApp, PublishOutbox, Stack
 
 
 def texts(at: AppTest) -> str:
@@ -34,7 +41,7 @@ def unique(prefix: str) -> str:
 # -- sidebar: health ------------------------------------------------------------------
 
 
-def test_sidebar_shows_a_healthy_api_and_its_url(ui, api_url):
+def test_sidebar_shows_a_healthy_api_and_its_url(ui: MakeApp, api_url: str) -> None:
     at = ui().run()
 
     assert not at.exception
@@ -46,7 +53,7 @@ def test_sidebar_shows_a_healthy_api_and_its_url(ui, api_url):
     assert [t.label for t in at.tabs] == ["Orders", "New order", "Order detail", "Advisor"]
 
 
-def test_api_down_is_said_plainly_not_as_a_traceback(ui):
+def test_api_down_is_said_plainly_not_as_a_traceback(ui: MakeApp) -> None:
     at = ui(f"http://127.0.0.1:{free_port()}").run()
 
     assert not at.exception
@@ -59,7 +66,7 @@ def test_api_down_is_said_plainly_not_as_a_traceback(ui):
     assert [t.label for t in at.tabs] == ["Orders", "New order", "Order detail", "Advisor"]
 
 
-def test_degraded_api_names_the_failing_dependency(ui, stack):
+def test_degraded_api_names_the_failing_dependency(ui: MakeApp, stack: Stack) -> None:
     at = ui(stack.degraded_api).run()
 
     assert not at.exception
@@ -75,7 +82,9 @@ def test_degraded_api_names_the_failing_dependency(ui, stack):
 # -- Orders: filter and pages ---------------------------------------------------------
 
 
-def test_list_filters_by_customer_and_status(ui, api, new_order):
+def test_list_filters_by_customer_and_status(
+    ui: MakeApp, api: httpx.Client, new_order: NewOrder
+) -> None:
     customer = unique("filter")
     first = new_order(customer=customer, product="bolt")
     second = new_order(customer=customer, product="nut")
@@ -98,7 +107,7 @@ def test_list_filters_by_customer_and_status(ui, api, new_order):
     ]  # fmt: skip
 
 
-def test_list_pages_with_the_api_cursor(ui, new_order):
+def test_list_pages_with_the_api_cursor(ui: MakeApp, new_order: NewOrder) -> None:
     customer = unique("pages")
     ids = [new_order(customer=customer)["id"] for _ in range(12)]
     at = ui().run()
@@ -119,7 +128,7 @@ def test_list_pages_with_the_api_cursor(ui, new_order):
     assert list(at.dataframe[0].value["Order"]) == first_page
 
 
-def test_no_match_says_so(ui):
+def test_no_match_says_so(ui: MakeApp) -> None:
     at = ui().run()
     at.text_input(key="customer").input(unique("nobody")).run()
 
@@ -127,7 +136,9 @@ def test_no_match_says_so(ui):
     assert at.info[0].value == "No orders match."
 
 
-def test_a_link_opens_the_order_and_the_url_follows_the_filters(ui, new_order):
+def test_a_link_opens_the_order_and_the_url_follows_the_filters(
+    ui: MakeApp, new_order: NewOrder
+) -> None:
     """Item 9: the view, filters and order id are query parameters, both ways."""
     customer = unique("link")
     order = new_order(customer=customer, product="gear")
@@ -156,19 +167,14 @@ def test_a_link_opens_the_order_and_the_url_follows_the_filters(ui, new_order):
 
 def fill_new_order(at: AppTest, **values: object) -> AppTest:
     for name, value in values.items():
-        [widget] = [
-            w
-            for w in at.get("text_input") + at.get("text_area") + at.get("number_input")
-            if str(w.key).startswith(f"new_order_{name}_")
-        ]
-        widget.set_value(value)
+        new_order_widget(at, name).set_value(value)
     at.run()  # a field is checked when it is left: Create is enabled once all are valid
     [submit] = [b for b in at.button if b.label == "Create order"]
     submit.click()
     return at.run()
 
 
-def test_create_an_order_and_land_on_it(ui, api):
+def test_create_an_order_and_land_on_it(ui: MakeApp, api: httpx.Client) -> None:
     customer = unique("create")
     at = open_tab(ui().run(), "New order")
 
@@ -184,10 +190,12 @@ def test_create_an_order_and_land_on_it(ui, api):
     assert f"Order `{order_id}` created" in at.success[0].value
     # The form is fresh for the next order.
     at = open_tab(at, "New order")
-    assert all(not w.value for w in at.get("text_input") if str(w.key).startswith("new_order_"))
+    assert all(not w.value for w in at.text_input if str(w.key).startswith("new_order_"))
 
 
-def test_a_second_click_on_the_same_form_creates_no_second_order(ui, api):
+def test_a_second_click_on_the_same_form_creates_no_second_order(
+    ui: MakeApp, api: httpx.Client
+) -> None:
     customer = unique("twice")
     at = open_tab(ui().run(), "New order")
     new_order_widget(at, "customer").set_value(customer)
@@ -204,21 +212,19 @@ def test_a_second_click_on_the_same_form_creates_no_second_order(ui, api):
     assert len(api.get("/orders", params={"customer": customer}).json()["items"]) == 1
 
 
-def create_button(at: AppTest):  # type: ignore[no-untyped-def]
+def create_button(at: AppTest) -> Button:
     [submit] = [b for b in at.button if b.label == "Create order"]
     return submit
 
 
-def new_order_widget(at: AppTest, name: str):  # type: ignore[no-untyped-def]
-    [widget] = [
-        w
-        for w in at.get("text_input") + at.get("text_area") + at.get("number_input")
-        if str(w.key).startswith(f"new_order_{name}_")
-    ]
+def new_order_widget(at: AppTest, name: str) -> Widget:
+    """The New order form's input for field `name` (its key carries the form's generation)."""
+    inputs: list[Widget] = [*at.text_input, *at.text_area, *at.number_input]
+    [widget] = [w for w in inputs if str(w.key).startswith(f"new_order_{name}_")]
     return widget
 
 
-def test_fields_are_checked_with_the_apis_own_limits(ui, api):
+def test_fields_are_checked_with_the_apis_own_limits(ui: MakeApp, api: httpx.Client) -> None:
     """Item 3: the limits come from /api/openapi.json; Create waits for a valid form."""
     limits = api.get("/openapi.json").json()["components"]["schemas"]["OrderCreate"]
     at = open_tab(ui().run(), "New order")
@@ -246,7 +252,7 @@ def test_fields_are_checked_with_the_apis_own_limits(ui, api):
 # -- Order detail: moves, 409, attachments, events ------------------------------------
 
 
-def open_detail(ui, order_id: str) -> AppTest:  # type: ignore[no-untyped-def]
+def open_detail(ui: MakeApp, order_id: str) -> AppTest:
     at = ui()
     at.query_params.update({"view": "Order detail", "order": order_id})
     return at.run()
@@ -256,7 +262,9 @@ def move_labels(at: AppTest) -> list[str]:
     return [b.label for b in at.button if str(b.key).startswith("move_")]
 
 
-def test_only_allowed_moves_are_offered_through_to_delivered(ui, new_order):
+def test_only_allowed_moves_are_offered_through_to_delivered(
+    ui: MakeApp, new_order: NewOrder
+) -> None:
     order = new_order()
     at = open_detail(ui, order["id"])
     assert move_labels(at) == ["Mark confirmed", "Cancel order…"]
@@ -277,7 +285,7 @@ def test_only_allowed_moves_are_offered_through_to_delivered(ui, new_order):
     assert "version 4" in texts(at)
 
 
-def test_cancel_sends_the_version_read(ui, new_order, api):
+def test_cancel_sends_the_version_read(ui: MakeApp, new_order: NewOrder, api: httpx.Client) -> None:
     order = new_order()
     at = open_detail(ui, order["id"])
 
@@ -295,7 +303,9 @@ def test_cancel_sends_the_version_read(ui, new_order, api):
     assert move_labels(at) == []
 
 
-def test_a_change_by_someone_else_shows_a_clear_409(ui, new_order, api):
+def test_a_change_by_someone_else_shows_a_clear_409(
+    ui: MakeApp, new_order: NewOrder, api: httpx.Client
+) -> None:
     order = new_order()
     at = open_detail(ui, order["id"])
     # Another user confirms the order after this page showed version 1.
@@ -316,7 +326,9 @@ def test_a_change_by_someone_else_shows_a_clear_409(ui, new_order, api):
     assert move_labels(at) == ["Mark shipped", "Cancel order…"]
 
 
-def test_a_409_for_a_move_no_longer_allowed_is_clear(ui, new_order, api):
+def test_a_409_for_a_move_no_longer_allowed_is_clear(
+    ui: MakeApp, new_order: NewOrder, api: httpx.Client
+) -> None:
     order = new_order()
     at = open_detail(ui, order["id"])
     # Someone cancels it; this page still offers "Mark confirmed" from version 1.
@@ -329,14 +341,14 @@ def test_a_409_for_a_move_no_longer_allowed_is_clear(ui, new_order, api):
     assert move_labels(at) == []
 
 
-def test_unknown_order_is_not_found(ui):
+def test_unknown_order_is_not_found(ui: MakeApp) -> None:
     at = open_detail(ui, uuid.uuid4().hex)
 
     assert not at.exception
     assert "Not found" in at.warning[0].value
 
 
-def test_malformed_order_id_gets_the_api_message(ui):
+def test_malformed_order_id_gets_the_api_message(ui: MakeApp) -> None:
     # No order can have this id: the API answers 404 (issue 12), not a 422.
     at = open_detail(ui, "not-an-id")
 
@@ -344,7 +356,7 @@ def test_malformed_order_id_gets_the_api_message(ui):
     assert "Not found" in at.warning[0].value
 
 
-def test_upload_then_download_an_attachment(ui, new_order):
+def test_upload_then_download_an_attachment(ui: MakeApp, new_order: NewOrder) -> None:
     order = new_order()
     at = open_detail(ui, order["id"])
     assert "No attachments yet." in texts(at)
@@ -364,7 +376,7 @@ def test_upload_then_download_an_attachment(ui, new_order):
     assert at.file_uploader[0].value is None
 
 
-def test_a_refused_attachment_says_why(ui, new_order):
+def test_a_refused_attachment_says_why(ui: MakeApp, new_order: NewOrder) -> None:
     order = new_order()
     at = open_detail(ui, order["id"])
 
@@ -375,7 +387,9 @@ def test_a_refused_attachment_says_why(ui, new_order):
     assert "No attachments yet." in texts(at)
 
 
-def test_events_show_whether_the_bus_has_them(ui, new_order, api, publish_outbox):
+def test_events_show_whether_the_bus_has_them(
+    ui: MakeApp, new_order: NewOrder, api: httpx.Client, publish_outbox: PublishOutbox
+) -> None:
     order = new_order()
     api.put(f"/orders/{order['id']}/status", json={"status": "confirmed", "version": 1})
     at = open_detail(ui, order["id"])
@@ -397,7 +411,9 @@ def test_events_show_whether_the_bus_has_them(ui, new_order, api, publish_outbox
     assert "pending" not in texts(at)
 
 
-def test_the_api_going_away_mid_session_is_said_plainly(ui, monkeypatch):
+def test_the_api_going_away_mid_session_is_said_plainly(
+    ui: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
     at = ui().run()
     assert at.tabs
 
@@ -412,7 +428,9 @@ def test_the_api_going_away_mid_session_is_said_plainly(ui, monkeypatch):
 # -- issue 16 items 7 and 10 against this branch's API ----------------------------------
 
 
-def test_without_prefix_search_or_sort_in_the_api_the_list_degrades_quietly(ui, new_order, api):
+def test_without_prefix_search_or_sort_in_the_api_the_list_degrades_quietly(
+    ui: MakeApp, new_order: NewOrder, api: httpx.Client
+) -> None:
     """Item 7 needs the ui-api branch; until its API offers them, no dead controls."""
     params = {
         p["name"]
@@ -430,7 +448,7 @@ def test_without_prefix_search_or_sort_in_the_api_the_list_degrades_quietly(ui, 
     assert "last page" in texts(at)
 
 
-def test_the_list_shows_status_badges_and_one_way_to_open(ui, new_order):
+def test_the_list_shows_status_badges_and_one_way_to_open(ui: MakeApp, new_order: NewOrder) -> None:
     """Item 10: the status is a coloured badge column, pinned first; no 'Open' buttons."""
     customer = unique("badge")
     new_order(customer=customer)
@@ -446,7 +464,9 @@ def test_the_list_shows_status_badges_and_one_way_to_open(ui, new_order):
 # -- issue 16 items 4 and 8 with the ui-api branch's API (skipped until it is merged) ----
 
 
-def test_an_ordinary_filename_is_kept_as_typed(ui, new_order, api):
+def test_an_ordinary_filename_is_kept_as_typed(
+    ui: MakeApp, new_order: NewOrder, api: httpx.Client
+) -> None:
     name = "invoice 2026 #17.pdf"
     schema = api.get("/openapi.json").json()["components"]["schemas"]["AttachmentCreate"]
     pattern = schema["properties"]["filename"].get("pattern")
@@ -465,7 +485,7 @@ def test_an_ordinary_filename_is_kept_as_typed(ui, new_order, api):
     assert "invoice 2026" in response.headers.get("content-disposition", "")
 
 
-def test_events_say_who_changed_what(ui, new_order, api):
+def test_events_say_who_changed_what(ui: MakeApp, new_order: NewOrder, api: httpx.Client) -> None:
     order = new_order()
     api.put(f"/orders/{order['id']}/status", json={"status": "confirmed", "version": 1})
     items = api.get(f"/orders/{order['id']}/events").json()["items"]
@@ -479,7 +499,7 @@ def test_events_say_who_changed_what(ui, new_order, api):
     assert list(events["By"])[-1] == (items[-1]["actor"] or "")
 
 
-def test_downloads_line_up_in_one_column_of_one_grid(ui, new_order):
+def test_downloads_line_up_in_one_column_of_one_grid(ui: MakeApp, new_order: NewOrder) -> None:
     """Item 10: no loose download buttons that wrap at different heights; one link per
     file, in the same column of the attachments grid, whatever the names' lengths."""
     import json

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -9,9 +11,12 @@ from moto import mock_aws
 from tests.support import REGION
 from ui.auth import Authenticator, SignInFailed, claims
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 
 @pytest.fixture
-def pool():  # type: ignore[no-untyped-def]
+def pool() -> Iterator[Authenticator]:
     with mock_aws():
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
@@ -38,7 +43,7 @@ def pool():  # type: ignore[no-untyped-def]
         yield Authenticator(client["ClientId"], secret_arn=arn, cognito=cognito, secrets=secrets)
 
 
-def test_an_operator_signs_in_with_the_secret_hash_and_refreshes(pool):
+def test_an_operator_signs_in_with_the_secret_hash_and_refreshes(pool: Authenticator) -> None:
     session = pool.sign_in("operator", "Pass-word-1234")
 
     assert session.username == "operator"
@@ -50,7 +55,7 @@ def test_an_operator_signs_in_with_the_secret_hash_and_refreshes(pool):
     assert refreshed.refresh_token == session.refresh_token
 
 
-def test_a_customer_is_their_username(pool):
+def test_a_customer_is_their_username(pool: Authenticator) -> None:
     session = pool.sign_in("acme", "Pass-word-1234")
 
     assert not session.is_operator
@@ -58,14 +63,16 @@ def test_a_customer_is_their_username(pool):
 
 
 @pytest.mark.parametrize(("user", "password"), [("acme", "wrong"), ("nobody", "Pass-word-1234")])
-def test_a_wrong_password_or_user_gets_the_same_plain_words(pool, user, password):
+def test_a_wrong_password_or_user_gets_the_same_plain_words(
+    pool: Authenticator, user: str, password: str
+) -> None:
     with pytest.raises(SignInFailed) as caught:
         pool.sign_in(user, password)
 
     assert caught.value.message == "Wrong username or password."
 
 
-def test_a_missing_secret_is_said_without_details(pool):
+def test_a_missing_secret_is_said_without_details(pool: Authenticator) -> None:
     broken = Authenticator(
         pool.client_id,
         secret_arn="no-such-secret",
@@ -79,7 +86,7 @@ def test_a_missing_secret_is_said_without_details(pool):
     assert "could not read its client secret" in caught.value.message
 
 
-def test_the_token_is_refreshed_two_minutes_before_it_expires(pool):
+def test_the_token_is_refreshed_two_minutes_before_it_expires(pool: Authenticator) -> None:
     session = pool.sign_in("acme", "Pass-word-1234")
 
     assert not session.needs_refresh(now=session.expires_at - 121)

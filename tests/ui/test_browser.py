@@ -23,7 +23,16 @@ from devstack.netports import free_port
 from tests.ui.conftest import APP, REPO, api_args, background, wait_for
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Locator, Page
+    import subprocess
+    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
+
+    from playwright.sync_api import Browser, FloatRect, Locator, Page
+
+    from tests.ui.conftest import LocalPool, PublishOutbox, Stack
+
+    # A background process (conftest.background): entering gives the process and its log.
+    Running = AbstractContextManager[tuple[subprocess.Popen[bytes], Path]]
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's Chromium as root in a container: no sandbox (it refuses to start as root
@@ -52,7 +61,9 @@ def require_chromium() -> None:
     pytest.skip(message)
 
 
-def start_streamlit(api_url: str, home: Path, extra_env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def start_streamlit(
+    api_url: str, home: Path, extra_env: dict[str, str] | None = None
+) -> tuple[Running, str]:
     """`streamlit run` of the UI against `api_url` on a free port; yields its URL."""
     port = free_port()
     env = {
@@ -72,7 +83,7 @@ def start_streamlit(api_url: str, home: Path, extra_env: dict[str, str] | None =
 
 
 @pytest.fixture
-def streamlit_url(api_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def streamlit_url(api_url: str, tmp_path: Path) -> Iterator[str]:
     running, url = start_streamlit(api_url, tmp_path)
     with running as (process, log):
         wait_for(f"{url}/_stcore/health", process, log)
@@ -80,7 +91,7 @@ def streamlit_url(api_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def browser():  # type: ignore[no-untyped-def]
+def browser() -> Iterator[Browser]:
     """Debian's Chromium through Playwright, one per test."""
     require_chromium()
     from playwright.sync_api import expect, sync_playwright
@@ -94,7 +105,9 @@ def browser():  # type: ignore[no-untyped-def]
             chromium.close()
 
 
-def new_page(browser, width: int = 1440, height: int = 900, zone: str = "Europe/Berlin") -> Page:  # type: ignore[no-untyped-def]
+def new_page(
+    browser: Browser, width: int = 1440, height: int = 900, zone: str = "Europe/Berlin"
+) -> Page:
     page: Page = browser.new_page(viewport={"width": width, "height": height}, timezone_id=zone)
     page.set_default_timeout(TIMEOUT_MS)
     return page
@@ -135,7 +148,7 @@ def create_orders(api_url: str, customer: str, count: int, **body: object) -> li
 
 
 def shot(page: Page, request: pytest.FixtureRequest, name: str) -> Path:
-    output = REPO / "tests" / "output" / request.node.name
+    output = REPO / "tests" / "output" / str(request.node.name)
     output.mkdir(parents=True, exist_ok=True)
     path = output / f"{name}.png"
     page.screenshot(path=path)
@@ -146,11 +159,11 @@ def shot(page: Page, request: pytest.FixtureRequest, name: str) -> Path:
 def test_create_an_order_in_chromium(
     streamlit_url: str,
     api_url: str,
-    browser,
-    publish_outbox,
+    browser: Browser,
+    publish_outbox: PublishOutbox,
     request: pytest.FixtureRequest,
     tmp_path: Path,
-):
+) -> None:
     from playwright.sync_api import expect
 
     customer = f"browser-{uuid.uuid4().hex[:6]}"
@@ -211,7 +224,9 @@ def test_create_an_order_in_chromium(
 
 
 @pytest.mark.browser
-def test_1_back_to_the_list_keeps_filters_and_page(streamlit_url: str, api_url: str, browser):
+def test_1_back_to_the_list_keeps_filters_and_page(
+    streamlit_url: str, api_url: str, browser: Browser
+) -> None:
     from playwright.sync_api import expect
 
     customer = f"back-{uuid.uuid4().hex[:6]}"
@@ -243,7 +258,7 @@ def test_1_back_to_the_list_keeps_filters_and_page(streamlit_url: str, api_url: 
 
 
 @pytest.mark.browser
-def test_2_user_text_is_shown_as_typed(streamlit_url: str, api_url: str, browser):
+def test_2_user_text_is_shown_as_typed(streamlit_url: str, api_url: str, browser: Browser) -> None:
     from playwright.sync_api import expect
 
     customer = f"acme_corp *vip* {uuid.uuid4().hex[:4]}"
@@ -263,7 +278,9 @@ def test_2_user_text_is_shown_as_typed(streamlit_url: str, api_url: str, browser
 
 
 @pytest.mark.browser
-def test_3_fields_are_checked_where_they_are_typed(streamlit_url: str, api_url: str, browser):
+def test_3_fields_are_checked_where_they_are_typed(
+    streamlit_url: str, api_url: str, browser: Browser
+) -> None:
     from playwright.sync_api import expect
 
     limits = httpx.get(f"{api_url}/api/openapi.json", timeout=10).json()
@@ -296,15 +313,15 @@ def test_3_fields_are_checked_where_they_are_typed(streamlit_url: str, api_url: 
 
 @pytest.mark.browser
 def test_5_an_outage_loses_nothing_and_recovers_by_itself(
-    stack, browser, tmp_path: Path, request: pytest.FixtureRequest
-):
+    stack: Stack, browser: Browser, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     from playwright.sync_api import expect
 
     port = free_port()
     api_url = f"http://127.0.0.1:{port}"
     customer = f"outage-{uuid.uuid4().hex[:6]}"
 
-    def api():  # type: ignore[no-untyped-def]
+    def api() -> Running:
         return background(f"api-{port}", api_args(port), stack.service_env)
 
     running_ui, ui_url = start_streamlit(api_url, tmp_path)
@@ -348,7 +365,7 @@ def test_5_an_outage_loses_nothing_and_recovers_by_itself(
 
 
 @pytest.mark.browser
-def test_6_cancel_asks_first(streamlit_url: str, api_url: str, browser):
+def test_6_cancel_asks_first(streamlit_url: str, api_url: str, browser: Browser) -> None:
     from playwright.sync_api import expect
 
     [order_id] = create_orders(api_url, f"cancel-{uuid.uuid4().hex[:6]}", 1)
@@ -371,8 +388,8 @@ def test_6_cancel_asks_first(streamlit_url: str, api_url: str, browser):
 
 @pytest.mark.browser
 def test_9_the_url_holds_the_place_for_back_reload_and_sharing(
-    streamlit_url: str, api_url: str, browser
-):
+    streamlit_url: str, api_url: str, browser: Browser
+) -> None:
     from playwright.sync_api import expect
 
     customer = f"link-{uuid.uuid4().hex[:6]}"
@@ -403,8 +420,8 @@ def test_9_the_url_holds_the_place_for_back_reload_and_sharing(
 
 @pytest.mark.browser
 def test_a_narrow_screen_keeps_status_and_actions_in_view(
-    streamlit_url: str, api_url: str, browser, request: pytest.FixtureRequest
-):
+    streamlit_url: str, api_url: str, browser: Browser, request: pytest.FixtureRequest
+) -> None:
     from playwright.sync_api import expect
 
     customer = f"narrow-{'a-very-long-customer-name-' * 3}{uuid.uuid4().hex[:4]}"
@@ -432,8 +449,8 @@ def test_a_narrow_screen_keeps_status_and_actions_in_view(
 
 @pytest.mark.browser
 def test_10_a_value_cut_in_the_grid_can_be_read_whole(
-    streamlit_url: str, api_url: str, browser, request: pytest.FixtureRequest
-):
+    streamlit_url: str, api_url: str, browser: Browser, request: pytest.FixtureRequest
+) -> None:
     """Streamlit's grid has no per-cell tooltip: the column's tooltip says how to read a cut
     value, double-click shows it whole in the grid's read-only overlay, and the detail too."""
     from playwright.sync_api import expect
@@ -492,8 +509,8 @@ def test_10_a_value_cut_in_the_grid_can_be_read_whole(
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1440, 420])
 def test_10_the_grids_toolbar_stays_off_the_filters(
-    streamlit_url: str, api_url: str, browser, width: int, request: pytest.FixtureRequest
-):
+    streamlit_url: str, api_url: str, browser: Browser, width: int, request: pytest.FixtureRequest
+) -> None:
     """The toolbar shows above the grid's top edge on hover: it must clear every filter.
 
     Where the API sorts, the Sort control sits between the customer filter and the grid;
@@ -523,7 +540,7 @@ def test_10_the_grids_toolbar_stays_off_the_filters(
         if b is not None
     ]
 
-    def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    def overlap(a: FloatRect, b: FloatRect) -> bool:
         return (
             a["x"] < b["x"] + b["width"]
             and b["x"] < a["x"] + a["width"]
@@ -540,7 +557,9 @@ def test_10_the_grids_toolbar_stays_off_the_filters(
 
 
 @pytest.fixture
-def signin_url(api_url: str, stack, ui_test_user_pool, tmp_path: Path):  # type: ignore[no-untyped-def]
+def signin_url(
+    api_url: str, stack: Stack, ui_test_user_pool: LocalPool, tmp_path: Path
+) -> Iterator[str]:
     running, url = start_streamlit(api_url, tmp_path, ui_test_user_pool.ui_env(stack.moto))
     with running as (process, log):
         wait_for(f"{url}/_stcore/health", process, log)
@@ -554,7 +573,9 @@ def sign_in(page: Page, username: str, password: str) -> None:
 
 
 @pytest.mark.browser
-def test_sign_in_and_sign_out(signin_url: str, browser, ui_test_user_pool, request):
+def test_sign_in_and_sign_out(
+    signin_url: str, browser: Browser, ui_test_user_pool: LocalPool, request: pytest.FixtureRequest
+) -> None:
     from playwright.sync_api import expect
 
     page = new_page(browser)
@@ -582,7 +603,7 @@ def test_sign_in_and_sign_out(signin_url: str, browser, ui_test_user_pool, reque
 
 
 @pytest.mark.browser
-def test_a_wrong_password_is_refused_plainly(signin_url: str, browser):
+def test_a_wrong_password_is_refused_plainly(signin_url: str, browser: Browser) -> None:
     from playwright.sync_api import expect
 
     page = new_page(browser)
@@ -594,8 +615,8 @@ def test_a_wrong_password_is_refused_plainly(signin_url: str, browser):
 
 @pytest.mark.browser
 def test_the_advisor_tab_renders_its_advice_and_plot(
-    streamlit_url: str, browser, request: pytest.FixtureRequest
-):  # type: ignore[no-untyped-def]
+    streamlit_url: str, browser: Browser, request: pytest.FixtureRequest
+) -> None:
     from playwright.sync_api import expect
 
     page = new_page(browser)

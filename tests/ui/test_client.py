@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from ui.client import ApiError, ApiUnavailable, OrdersClient, UploadRejected, UploadTarget
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ORDER = {
     "id": "a" * 32,
@@ -23,7 +27,9 @@ ORDER = {
 }
 
 
-def client_answering(handler) -> tuple[OrdersClient, list[httpx.Request]]:  # type: ignore[no-untyped-def]
+def client_answering(
+    handler: Callable[[httpx.Request], httpx.Response],
+) -> tuple[OrdersClient, list[httpx.Request]]:
     seen: list[httpx.Request] = []
 
     def record(request: httpx.Request) -> httpx.Response:
@@ -40,7 +46,7 @@ def problem(status: int, kind: str, detail: str, **extra: object) -> httpx.Respo
     )
 
 
-def test_a_409_becomes_a_typed_api_error():
+def test_a_409_becomes_a_typed_api_error() -> None:
     api, _ = client_answering(
         lambda r: problem(409, "version-conflict", "expected version 1", current_version=2)
     )
@@ -58,7 +64,7 @@ def test_a_409_becomes_a_typed_api_error():
     assert error.body["current_version"] == 2
 
 
-def test_status_change_sends_the_version_read():
+def test_status_change_sends_the_version_read() -> None:
     api, seen = client_answering(lambda r: httpx.Response(200, json={**ORDER, "version": 2}))
 
     order = api.change_status("a" * 32, status="confirmed", version=1)
@@ -70,7 +76,7 @@ def test_status_change_sends_the_version_read():
     assert order.allowed_transitions == ("confirmed", "cancelled")
 
 
-def test_cancel_posts_the_version():
+def test_cancel_posts_the_version() -> None:
     api, seen = client_answering(lambda r: httpx.Response(200, json=ORDER))
 
     api.cancel("a" * 32, version=3)
@@ -79,7 +85,7 @@ def test_cancel_posts_the_version():
     assert json.loads(seen[0].content) == {"version": 3}
 
 
-def test_create_sends_the_idempotency_key_and_reports_a_replay():
+def test_create_sends_the_idempotency_key_and_reports_a_replay() -> None:
     api, seen = client_answering(
         lambda r: httpx.Response(201, json=ORDER, headers={"Idempotent-Replayed": "true"})
     )
@@ -91,7 +97,7 @@ def test_create_sends_the_idempotency_key_and_reports_a_replay():
     assert created.replayed
 
 
-def test_a_non_problem_error_keeps_status_and_a_short_text():
+def test_a_non_problem_error_keeps_status_and_a_short_text() -> None:
     api, _ = client_answering(lambda r: httpx.Response(502, text="<html>" + "x" * 500 + "</html>"))
 
     with pytest.raises(ApiError) as raised:
@@ -109,7 +115,9 @@ def test_a_non_problem_error_keeps_status_and_a_short_text():
         (httpx.ReadTimeout, "timed out", lambda api: api.list_orders()),
     ],
 )
-def test_no_answer_is_api_unavailable(failure, reason, call):
+def test_no_answer_is_api_unavailable(
+    failure: type[httpx.TransportError], reason: str, call: Callable[[OrdersClient], object]
+) -> None:
     def fail(request: httpx.Request) -> httpx.Response:
         raise failure("no answer", request=request)
 
@@ -119,7 +127,7 @@ def test_no_answer_is_api_unavailable(failure, reason, call):
         call(api)
 
 
-def test_ready_reads_a_503_as_an_answer():
+def test_ready_reads_a_503_as_an_answer() -> None:
     api, _ = client_answering(
         lambda r: httpx.Response(
             503, json={"status": "unavailable", "checks": {"dynamodb": "ok", "s3": "NoSuchBucket"}}
@@ -132,7 +140,7 @@ def test_ready_reads_a_503_as_an_answer():
     assert readiness.failing == {"s3": "NoSuchBucket"}
 
 
-def test_list_sends_only_the_filters_given():
+def test_list_sends_only_the_filters_given() -> None:
     api, seen = client_answering(
         lambda r: httpx.Response(200, json={"items": [ORDER], "next_cursor": "c2"})
     )
@@ -163,7 +171,7 @@ TARGET = UploadTarget(
 )
 
 
-def test_upload_posts_the_presigned_fields_before_the_file():
+def test_upload_posts_the_presigned_fields_before_the_file() -> None:
     api, seen = uploader(httpx.Response(204))
 
     api.upload(TARGET, filename="a.txt", content=b"hello")
@@ -177,7 +185,7 @@ def test_upload_posts_the_presigned_fields_before_the_file():
     assert b"hello" in body
 
 
-def test_an_s3_refusal_is_upload_rejected():
+def test_an_s3_refusal_is_upload_rejected() -> None:
     s3_error = (
         "<Error><Code>EntityTooLarge</Code>"
         "<Message>Your proposed upload exceeds the maximum allowed size</Message></Error>"
@@ -191,7 +199,7 @@ def test_an_s3_refusal_is_upload_rejected():
     assert "maximum allowed size" in raised.value.message
 
 
-def test_create_waits_for_a_request_with_the_same_key_still_in_progress():
+def test_create_waits_for_a_request_with_the_same_key_still_in_progress() -> None:
     answers = iter(
         [
             problem(409, "idempotency-in-progress", "a request with this key is running"),
@@ -206,7 +214,7 @@ def test_create_waits_for_a_request_with_the_same_key_still_in_progress():
     assert [r.headers["Idempotency-Key"] for r in seen] == ["k", "k"]
 
 
-def test_create_gives_up_waiting_after_the_limit():
+def test_create_gives_up_waiting_after_the_limit() -> None:
     api, seen = client_answering(lambda r: problem(409, "idempotency-in-progress", "running"))
 
     with pytest.raises(ApiError, match="running"):
@@ -220,7 +228,7 @@ def test_create_gives_up_waiting_after_the_limit():
 # -- issue 11: the bearer token, per session ---------------------------------------------
 
 
-def test_a_bound_token_goes_on_every_call_and_the_shared_client_keeps_none():
+def test_a_bound_token_goes_on_every_call_and_the_shared_client_keeps_none() -> None:
     shared, seen = client_answering(lambda r: httpx.Response(200, json={"items": []}))
 
     shared.authorized("token-of-alice").events("a" * 32)
@@ -233,7 +241,7 @@ def test_a_bound_token_goes_on_every_call_and_the_shared_client_keeps_none():
 # -- issue 16 items 7 and 8: the shapes the ui-api branch adds, and their absence --------
 
 
-def test_the_list_passes_prefix_and_sort_and_reads_has_more():
+def test_the_list_passes_prefix_and_sort_and_reads_has_more() -> None:
     client, seen = client_answering(
         lambda r: httpx.Response(
             200, json={"items": [ORDER], "next_cursor": "c2", "has_more": True}
@@ -247,7 +255,7 @@ def test_the_list_passes_prefix_and_sort_and_reads_has_more():
     assert page.has_more is True
 
 
-def test_a_list_without_has_more_says_nothing_about_it():
+def test_a_list_without_has_more_says_nothing_about_it() -> None:
     client, _ = client_answering(
         lambda r: httpx.Response(200, json={"items": [], "next_cursor": None})
     )
@@ -255,7 +263,7 @@ def test_a_list_without_has_more_says_nothing_about_it():
     assert client.list_orders().has_more is None
 
 
-def test_a_422_names_its_fields():
+def test_a_422_names_its_fields() -> None:
     client, _ = client_answering(
         lambda r: problem(
             422, "validation-error", "customer: String should have at least 1 character",
@@ -279,7 +287,7 @@ def test_a_422_names_its_fields():
         ("Wed, 21 Oct 2015 07:28:00 GMT", 0),
     ],
 )
-def test_a_429_carries_the_wait_from_retry_after(header, expected):
+def test_a_429_carries_the_wait_from_retry_after(header: str | None, expected: int | None) -> None:
     headers = {"content-type": "application/problem+json"}
     if header is not None:
         headers["Retry-After"] = header
@@ -298,7 +306,7 @@ def test_a_429_carries_the_wait_from_retry_after(header, expected):
     assert raised.value.retry_after == expected
 
 
-def test_a_future_http_date_retry_after_is_seconds_from_now():
+def test_a_future_http_date_retry_after_is_seconds_from_now() -> None:
     from datetime import UTC, datetime, timedelta
     from email.utils import format_datetime
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ui.config import DEFAULT_API_URL, DEFAULT_MAX_UPLOAD_MB, DEFAULT_TIMEOUT_SECONDS, load_settings
 
 
-def test_defaults_to_the_api_make_dev_runs(monkeypatch):
+def test_defaults_to_the_api_make_dev_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ORDERS_API_URL", raising=False)
     monkeypatch.delenv("ORDERS_API_TIMEOUT_SECONDS", raising=False)
     monkeypatch.delenv("ORDERS_UI_MAX_UPLOAD_MB", raising=False)
@@ -17,7 +19,7 @@ def test_defaults_to_the_api_make_dev_runs(monkeypatch):
     assert settings.max_upload_mb == DEFAULT_MAX_UPLOAD_MB == 10  # the API's 10 MiB
 
 
-def test_reads_the_url_and_timeout_from_the_environment(monkeypatch):
+def test_reads_the_url_and_timeout_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORDERS_API_URL", " http://alb.example/ ")
     monkeypatch.setenv("ORDERS_API_TIMEOUT_SECONDS", "12.5")
 
@@ -26,13 +28,13 @@ def test_reads_the_url_and_timeout_from_the_environment(monkeypatch):
     assert (settings.api_url, settings.timeout_seconds) == ("http://alb.example", 12.5)
 
 
-def test_a_bad_timeout_falls_back_to_the_default(monkeypatch):
+def test_a_bad_timeout_falls_back_to_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORDERS_API_TIMEOUT_SECONDS", "soon")
 
     assert load_settings().timeout_seconds == DEFAULT_TIMEOUT_SECONDS
 
 
-def test_reads_the_upload_limit_and_ignores_a_bad_one(monkeypatch):
+def test_reads_the_upload_limit_and_ignores_a_bad_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORDERS_UI_MAX_UPLOAD_MB", "25")
     assert load_settings().max_upload_mb == 25
     for bad in ("lots", "0", "-3"):

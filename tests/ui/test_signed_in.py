@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -18,10 +19,25 @@ from streamlit.testing.v1 import AppTest
 from tests.ui.conftest import APP
 from ui.auth import Session
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
-def refusing_api(status: int) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        seen_tokens: list[str | None] = []
+
+class StandInApi(BaseHTTPRequestHandler):
+    """A stand-in API; each class records the Authorization header of what it refused."""
+
+    seen_tokens: ClassVar[list[str | None]]
+
+
+class Serve(Protocol):
+    """The `serve` fixture: start a stand-in API refusing with `status`; its URL and class."""
+
+    def __call__(self, status: int) -> tuple[str, type[StandInApi]]: ...
+
+
+def refusing_api(status: int) -> type[StandInApi]:
+    class Handler(StandInApi):
+        seen_tokens: ClassVar[list[str | None]] = []
 
         def do_GET(self) -> None:
             if self.path.startswith("/api/health"):
@@ -61,10 +77,10 @@ def refusing_api(status: int) -> type[BaseHTTPRequestHandler]:
 
 
 @pytest.fixture
-def serve():  # type: ignore[no-untyped-def]
+def serve() -> Iterator[Serve]:
     servers: list[ThreadingHTTPServer] = []
 
-    def start(status: int) -> tuple[str, type[BaseHTTPRequestHandler]]:
+    def start(status: int) -> tuple[str, type[StandInApi]]:
         handler = refusing_api(status)
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -98,7 +114,9 @@ def app(monkeypatch: pytest.MonkeyPatch, url: str) -> AppTest:
     return at
 
 
-def test_a_401_returns_to_sign_in_with_a_plain_message(serve, signed_in, monkeypatch):
+def test_a_401_returns_to_sign_in_with_a_plain_message(
+    serve: Serve, signed_in: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url, handler = serve(401)
 
     at = app(monkeypatch, url).run()
@@ -110,7 +128,9 @@ def test_a_401_returns_to_sign_in_with_a_plain_message(serve, signed_in, monkeyp
     assert handler.seen_tokens[0] == "Bearer header.eyJ1c2VybmFtZSI6Im9wZXJhdG9yIn0.sig"
 
 
-def test_a_403_says_the_user_may_not(serve, signed_in, monkeypatch):
+def test_a_403_says_the_user_may_not(
+    serve: Serve, signed_in: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url, _ = serve(403)
 
     at = app(monkeypatch, url).run()
@@ -121,7 +141,9 @@ def test_a_403_says_the_user_may_not(serve, signed_in, monkeypatch):
     assert "Signed in as **operator** (operator)" in [m.value for m in at.sidebar.markdown]
 
 
-def test_without_sign_in_configured_a_401_says_so(serve, monkeypatch):
+def test_without_sign_in_configured_a_401_says_so(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url, handler = serve(401)
     monkeypatch.delenv("ORDERS_UI_COGNITO_CLIENT_ID", raising=False)
     monkeypatch.setenv("ORDERS_API_URL", url)
@@ -133,7 +155,9 @@ def test_without_sign_in_configured_a_401_says_so(serve, monkeypatch):
     assert handler.seen_tokens == [None]
 
 
-def test_a_429_says_how_long_to_wait_without_developer_words(serve, signed_in, monkeypatch):
+def test_a_429_says_how_long_to_wait_without_developer_words(
+    serve: Serve, signed_in: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url, _ = serve(429)
 
     at = app(monkeypatch, url).run()

@@ -13,7 +13,7 @@ from ui.views.common import SignedOut, describe, literal
 from ui.views.styles import when
 
 
-def test_problems_are_said_in_plain_words_without_codes_or_field_paths():
+def test_problems_are_said_in_plain_words_without_codes_or_field_paths() -> None:
     error = ApiError(
         422,
         type="urn:orders:problem:validation-error",
@@ -30,7 +30,7 @@ def test_problems_are_said_in_plain_words_without_codes_or_field_paths():
     assert "urn:" not in message
 
 
-def test_403_says_the_user_may_not_and_401_signs_out():
+def test_403_says_the_user_may_not_and_401_signs_out() -> None:
     assert "may not do that" in describe(ApiError(403, type="about:blank"))[1]
     with pytest.raises(SignedOut):
         describe(ApiError(401, type="about:blank"))
@@ -45,7 +45,7 @@ def test_403_says_the_user_may_not_and_401_signs_out():
         (None, "Wait a few seconds, then try again."),
     ],
 )
-def test_a_429_says_how_long_to_wait_in_plain_words(retry_after, wait):
+def test_a_429_says_how_long_to_wait_in_plain_words(retry_after: int | None, wait: str) -> None:
     error = ApiError(
         429,
         type="urn:orders:problem:too-many-requests",
@@ -62,7 +62,7 @@ def test_a_429_says_how_long_to_wait_in_plain_words(retry_after, wait):
         assert developer_word not in message
 
 
-def test_an_outage_is_reconnecting_not_an_env_var():
+def test_an_outage_is_reconnecting_not_an_env_var() -> None:
     level, message = describe(ApiUnavailable("http://x", "timed out"))
 
     assert level == "warning"
@@ -74,7 +74,7 @@ def test_an_outage_is_reconnecting_not_an_env_var():
     "text",
     ["acme_corp *vip*", "widget :red[x]", "# heading", "[a](http://evil.example)", "$x$ `y` <b>"],
 )
-def test_literal_escapes_every_markdown_character(text):
+def test_literal_escapes_every_markdown_character(text: str) -> None:
     escaped = literal(text)
 
     # Every ASCII punctuation character is backslash-escaped, and nothing else changes.
@@ -82,12 +82,12 @@ def test_literal_escapes_every_markdown_character(text):
     assert all(escaped[i - 1] == "\\" for i, c in enumerate(escaped) if c in "*_[]:#`$<>()")
 
 
-def test_times_are_shown_in_the_viewers_zone_with_its_name():
+def test_times_are_shown_in_the_viewers_zone_with_its_name() -> None:
     assert when("2026-11-30T18:05:00+00:00", ZoneInfo("Europe/Berlin")) == "2026-11-30 19:05:00 CET"
     assert when("2026-07-01T12:00:00+02:00", UTC) == "2026-07-01 10:00:00 UTC"
 
 
-def test_the_limits_come_from_the_openapi_document():
+def test_the_limits_come_from_the_openapi_document() -> None:
     document = {
         "components": {
             "schemas": {

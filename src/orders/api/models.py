@@ -32,7 +32,29 @@ def _integral(value: Any) -> Any:
 
 # Strict (no strings, no booleans), but a JSON number with no fraction is an integer.
 Integer = BeforeValidator(_integral)
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# Python's whitespace (str.isspace, what str.strip removes), spelled out so that the pattern
+# means the same in every regex dialect a client may check it with (\s does not).
+WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Unanchored, as JSON Schema reads a pattern: somewhere a character that is not whitespace.
+NOT_BLANK = f"[^{WHITESPACE}]"
+
+
+def _trimmed(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise PydanticCustomError("blank", "Enter at least one character that is not whitespace")
+    return text
+
+
+# The limits hold for the value as sent (so the schema's numbers are exact); the pattern
+# (published, and checked by _trimmed) refuses a blank one; whitespace at either end is
+# then removed. pydantic's strip_whitespace trims less than str.strip (not \x1c-\x1f).
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100),
+    AfterValidator(_trimmed),
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
+]
 # The validator comes last: before the constraints, it would hide them from the schema.
 Version = Annotated[int, Field(strict=True, ge=1, le=1_000_000_000), Integer]
 
@@ -41,7 +63,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-_TRIMMED = "Whitespace at either end is removed first; 1 to 100 characters must remain"
+_TRIMMED = "1 to 100 characters, not all whitespace; whitespace at either end is removed"
 
 
 class OrderCreate(_Strict):
