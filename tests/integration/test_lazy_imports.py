@@ -3,7 +3,7 @@
 Each case is a fresh interpreter (sys.modules of this test process is long since full). Given
 the Lambda environment with tracing off, importing the handler and serving the first
 GET /api/health imports none of the deferred modules (AWS SDK, token check, X-Ray SDK, the
-AWS adapters), nor pydantic-settings (replaced); before_snapshot imports all of them.
+AWS adapters); before_snapshot imports all of them.
 """
 
 from __future__ import annotations
