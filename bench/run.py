@@ -34,6 +34,7 @@ STEPS = {
     "cold": ["bench.cold_start", "--only", "cold"],
     "bytecode": ["bench.cold_start", "--only", "bytecode"],
     "adapter": ["bench.adapter"],
+    "access": ["bench.access_line"],
     "throughput": ["bench.throughput"],
     "artifact": ["bench.artifact"],
     "devstack": ["bench.devstack_start"],

@@ -22,6 +22,7 @@ EXPECTED = {
     "uvicorn GET /api/orders/{id}: 64 connections / 1 connection",
     "uvicorn GET /api/health: ours / bare FastAPI hello",
     "uvicorn GET /api/health: our server (uvloop+httptools) / plain uvicorn (asyncio+h11)",
+    "access line per request: access_line / Powertools logger.info",
     "artifact zipped: ours / naive pip install",
     "local stack start (make dev -> ready)",
 }
