@@ -8,14 +8,12 @@ handler, with the same appended and per-request keys; batches interleaved, media
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from bench.common import Result, emit, median, rounds
+from bench.common import Result, median, rounds
+from bench.processes import step_main
 
 BATCH = 2000
 
@@ -80,13 +78,5 @@ def measure(quick: bool) -> list[Result]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    emit(measure(args.quick))
-
-
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    main()
+    step_main(measure, __doc__)
