@@ -65,17 +65,10 @@ def measure(quick: bool) -> list[Result]:
         for i in range(n):
             for name in list(ways) if i % 2 else list(reversed(ways)):
                 per_line[name].append(_per_line(ways[name], BATCH))
-    return [
-        Result(
-            "access line per request: access_line / Powertools logger.info",
-            median(per_line["shipped"]),
-            median(per_line["stock"]),
-            None,
-            unit="s/request",
-            note=f"same line, to /dev/null; {BATCH} lines x {n} interleaved batches",
-            samples=n,
-        )
-    ]
+    after, before = median(per_line["shipped"]), median(per_line["stock"])
+    note = f"same line, to /dev/null; {BATCH} lines x {n} interleaved batches"
+    name = "access line per request: access_line / Powertools logger.info"
+    return [Result(name, after, before, None, unit="s/request", note=note, samples=n)]
 
 
 if __name__ == "__main__":
