@@ -7,13 +7,12 @@ are free ones and state goes to bench/out, so a running `make dev` is not distur
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
 import subprocess
 import time
 
-from bench.common import OUT, PYTHON, ROOT, Result, emit, median, rounds
+from bench.common import OUT, PYTHON, ROOT, Result, median, rounds
+from bench.processes import interrupt_group, step_main
 from devstack.netports import free_port
 
 TIMEOUT_S = 120.0
@@ -47,14 +46,7 @@ def start_once() -> float:
                 break
         raise RuntimeError("devstack never said ready:\n" + "".join(seen[-30:]))
     finally:
-        # Ctrl-C, as a person stops it; then the whole group if it lingers.
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        interrupt_group(proc)
 
 
 def measure(quick: bool) -> list[Result]:
@@ -73,12 +65,5 @@ def measure(quick: bool) -> list[Result]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    emit(measure(args.quick))
-
-
 if __name__ == "__main__":
-    main()
+    step_main(measure, __doc__)

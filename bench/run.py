@@ -36,6 +36,7 @@ STEPS = {
     "imports": ["bench.cold_start", "--only", "imports"],
     "bytecode": ["bench.cold_start", "--only", "bytecode"],
     "adapter": ["bench.adapter"],
+    "access": ["bench.access_line"],
     "throughput": ["bench.throughput"],
     "artifact": ["bench.artifact"],
     "devstack": ["bench.devstack_start"],

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+
+from bench.processes import interrupt_group
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -200,13 +201,7 @@ def start_stack(state_dir: Path) -> tuple[subprocess.Popen[str], dict[str, objec
 
 
 def stop_stack(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    interrupt_group(process)
 
 
 def soak(

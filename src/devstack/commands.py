@@ -19,16 +19,20 @@ def _tool(name: str) -> list[str]:
 
 
 def api_command(port: int) -> list[str]:
-    """The API container's command, `uvicorn orders.app:create_app --factory --host 0.0.0.0
-    --port 8000`, with only the host and port values changed: loopback and the chosen port."""
+    """The API container's command, `granian --interface asgi --factory orders.app:create_app`
+    (GRANIAN_HOST 0.0.0.0, GRANIAN_PORT 8000), with only the host and port values changed:
+    loopback and the chosen port. granian runs a worker process under the one started here;
+    the stack signals process groups, so both stop together."""
     return [
-        *_tool("uvicorn"),
-        "orders.app:create_app",
+        *_tool("granian"),
+        "--interface",
+        "asgi",
         "--factory",
         "--host",
         LOOPBACK,
         "--port",
         str(port),
+        "orders.app:create_app",
     ]
 
 

@@ -171,7 +171,10 @@ class Runner:
         # Both entries run whatever the target, as in the cloud's `both`: a switch is then
         # only the front door's routing file, and neither entry starts cold on a switch.
         target_file = routing.write(config.state_dir, routing.Routing(config.target, config.weight))
-        api = self._spawn("api", api_command(config.fargate_port), child_env(service_env))
+        # granian's start errors (a port taken) are one line; with RUST_BACKTRACE set in the
+        # shell, a Rust backtrace after it would push it out of the log tail shown on failure.
+        api_env = {**child_env(service_env), "RUST_BACKTRACE": "0"}
+        api = self._spawn("api", api_command(config.fargate_port), api_env)
         function_name = f"{plane.stack_name}-ApiFunction"
         entry = self._spawn(
             "lambda",

@@ -125,8 +125,8 @@ def api(built: dict[str, str], emulator_stack: DevStack) -> Iterator[tuple[str, 
             emulator_env(emulator_stack.outputs, emulator_stack.endpoint_url),
             LocalIdentity(**emulator_stack.identity),
         ),
-        "UVICORN_HOST": "127.0.0.1",
-        "UVICORN_PORT": str(port),
+        "GRANIAN_HOST": "127.0.0.1",
+        "GRANIAN_PORT": str(port),
     }
     with serving(built["api"], env, port, "/api/health") as (container, url):
         yield container, url
@@ -159,6 +159,7 @@ def test_build_context_is_only_what_the_images_copy(base_image: str) -> None:
         "src/ui/",
         "src/advisor/",
         "containers/wheelhouse/",
+        "containers/venv.sh",
         ".cache/wheelhouse/",
     )
     assert {"pyproject.toml", "README.md", "src/orders/app.py", "src/ui/app.py"} <= files

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 CONTAINERS = cfn.REPO / "containers"
 DOCKERFILES = sorted(CONTAINERS.glob("*/Dockerfile"))
-API_CMD = ["uvicorn", "orders.app:create_app", "--factory"]
+API_CMD = ["granian", "--interface", "asgi", "--factory", "orders.app:create_app"]
 # The official slim image both Dockerfiles default to (BASE_IMAGE); CI passes a local one.
 OFFICIAL_BASE = "python:3.13.13-slim-trixie"
 
@@ -148,16 +148,16 @@ def test_dockerignore_is_an_allowlist_of_what_the_images_copy() -> None:
     assert not allowed - sources - {".cache/wheelhouse"}, allowed - sources
 
 
-def test_api_cmd_is_exactly_the_uvicorn_command() -> None:
+def test_api_cmd_is_exactly_the_granian_command() -> None:
     assert exec_form(CONTAINERS / "api" / "Dockerfile", "CMD") == API_CMD
 
 
 def test_api_listens_on_8000_of_every_interface_by_default() -> None:
-    """uvicorn reads UVICORN_HOST/UVICORN_PORT; the HEALTHCHECK reads the same port."""
+    """granian reads GRANIAN_HOST/GRANIAN_PORT; the HEALTHCHECK reads the same port."""
     env = env_of(CONTAINERS / "api" / "Dockerfile")
-    assert env["UVICORN_HOST"] == "0.0.0.0"
-    assert env["UVICORN_PORT"] == "8000"
-    assert "os.environ['UVICORN_PORT']" in healthcheck(CONTAINERS / "api" / "Dockerfile")[-1]
+    assert env["GRANIAN_HOST"] == "0.0.0.0"
+    assert env["GRANIAN_PORT"] == "8000"
+    assert "os.environ['GRANIAN_PORT']" in healthcheck(CONTAINERS / "api" / "Dockerfile")[-1]
 
 
 def test_ui_cmd_runs_streamlit_on_8501() -> None:
@@ -188,7 +188,7 @@ def emulator_env() -> Iterator[dict[str, str]]:
 
 @pytest.mark.filterwarnings("ignore::UserWarning:moto.cloudformation.parsing")
 def test_api_cmd_serves_health_against_moto(emulator_env: dict[str, str], tmp_path: Path) -> None:
-    """Run the Dockerfile's CMD itself with the image's UVICORN_* settings. Only the port
+    """Run the Dockerfile's CMD itself with the image's GRANIAN_* settings. Only the port
     value is swapped for a free one (8000 may be taken here)."""
     argv = exec_form(CONTAINERS / "api" / "Dockerfile", "CMD")
     assert argv == API_CMD
@@ -197,15 +197,15 @@ def test_api_cmd_serves_health_against_moto(emulator_env: dict[str, str], tmp_pa
     venv_bin = Path(sys.executable).parent
     env = {
         **os.environ,
-        "UVICORN_HOST": image_env["UVICORN_HOST"],
-        "UVICORN_PORT": str(port),
+        "GRANIAN_HOST": image_env["GRANIAN_HOST"],
+        "GRANIAN_PORT": str(port),
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         **emulator_env,
         # The task gets the pool's issuer and clients (template); health needs no token.
         **tokens.auth_env(),
         "ORDERS_TRACING_ENABLED": "false",
     }
-    log = (tmp_path / "uvicorn.log").open("w+")
+    log = (tmp_path / "server.log").open("w+")
     # cwd is an empty directory, as in the image: the package must come from the install.
     proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -1,13 +1,12 @@
-"""Limits under uvicorn, over raw sockets: a client that lies about or drips its body, or
-sends huge headers, is answered and disconnected instead of holding memory and a slot."""
+"""Limits under the container's server (granian) and the alternative (uvicorn), over raw
+sockets: a client that lies about or drips its body, or sends huge headers, is answered and
+disconnected instead of holding memory and a slot."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import socket
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from devstack.netports import free_port
+from tests.integration.servers import SERVERS, running
 from tests.support import service_env
 
 if TYPE_CHECKING:
@@ -27,37 +26,21 @@ HEADER_LIMIT_ENV = {"UVICORN_HTTP": "h11", "UVICORN_H11_MAX_INCOMPLETE_EVENT_SIZ
 
 
 @contextmanager
-def server(tmp_path: Path, **extra_env: str) -> Iterator[int]:
-    """The container's command on loopback; AWS is never called by these requests."""
-    port = free_port()
+def server(tmp_path: Path, kind: str = "granian", **extra_env: str) -> Iterator[int]:
+    """A server of `kind` on loopback; AWS is never called by these requests."""
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("UVICORN_", "ORDERS_"))},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("UVICORN_", "GRANIAN_", "ORDERS_"))
+        },
         **service_env("alias/orders-test"),
         "ORDERS_BODY_TIMEOUT_SECONDS": "1",
         **extra_env,
     }
     env.pop("AWS_ENDPOINT_URL", None)
-    args = [
-        sys.executable, "-m", "uvicorn", "orders.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port),
-    ]  # fmt: skip
-    log = tmp_path / f"server-{port}.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+    with running(kind, tmp_path / f"{kind}.log", env) as (port, _):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def exchange(port: int, data: bytes, *, wait: float = 10.0) -> tuple[bytes, float, bool]:
@@ -84,8 +67,11 @@ def request_head(headers: dict[str, str], method: str = "POST") -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def test_a_promised_huge_body_is_413_at_once_and_the_connection_closed(tmp_path: Path) -> None:
-    with server(tmp_path) as port:
+@pytest.mark.parametrize("kind", SERVERS)
+def test_a_promised_huge_body_is_413_at_once_and_the_connection_closed(
+    tmp_path: Path, kind: str
+) -> None:
+    with server(tmp_path, kind) as port:
         head = request_head(
             {"Content-Type": "application/json", "Content-Length": str(200 * 1024 * 1024)}
         )
@@ -96,8 +82,9 @@ def test_a_promised_huge_body_is_413_at_once_and_the_connection_closed(tmp_path:
     assert seconds < 5
 
 
-def test_a_body_that_stops_arriving_is_408_after_the_timeout(tmp_path: Path) -> None:
-    with server(tmp_path) as port:
+@pytest.mark.parametrize("kind", SERVERS)
+def test_a_body_that_stops_arriving_is_408_after_the_timeout(tmp_path: Path, kind: str) -> None:
+    with server(tmp_path, kind) as port:
         head = request_head({"Content-Type": "application/json", "Content-Length": "100"})
         response, seconds, closed = exchange(port, head + b'{"custome')
     assert response.startswith(b"HTTP/1.1 408 "), response[:200]
@@ -106,8 +93,21 @@ def test_a_body_that_stops_arriving_is_408_after_the_timeout(tmp_path: Path) -> 
     assert 0.9 <= seconds < 6
 
 
+def test_granian_refuses_a_mebibyte_of_headers_itself(tmp_path: Path) -> None:
+    """granian bounds what it buffers of a request head (its HTTP/1 buffer, ~400 KiB) and
+    answers 431 before the app sees the request; 8 KiB of headers pass."""
+    with server(tmp_path, "granian") as port:
+        small = httpx.get(
+            f"http://127.0.0.1:{port}/api/health", headers={"X-Pad": "a" * 8192}, timeout=5
+        )
+        response, _, closed = exchange(port, request_head({"X-Pad": "a" * (1024 * 1024)}, "GET"))
+    assert small.status_code == 200
+    assert response.startswith(b"HTTP/1.1 431 "), response[:200]
+    assert closed
+
+
 def test_with_the_h11_settings_a_mebibyte_of_headers_is_refused(tmp_path: Path) -> None:
-    with server(tmp_path, **HEADER_LIMIT_ENV) as port:
+    with server(tmp_path, "uvicorn", **HEADER_LIMIT_ENV) as port:
         small = httpx.get(
             f"http://127.0.0.1:{port}/api/health", headers={"X-Pad": "a" * 8192}, timeout=5
         )
@@ -118,21 +118,25 @@ def test_with_the_h11_settings_a_mebibyte_of_headers_is_refused(tmp_path: Path) 
     assert closed
 
 
-def test_on_the_default_parser_a_mebibyte_of_headers_is_431(tmp_path: Path) -> None:
+def test_on_uvicorns_default_parser_a_mebibyte_of_headers_is_431(tmp_path: Path) -> None:
     """httptools has no header bound; the app's own one answers with a problem."""
-    with server(tmp_path) as port:
+    with server(tmp_path, "uvicorn") as port:
         big = request_head({"X-Pad": "a" * (1024 * 1024)}, method="GET")
         response, _, _ = exchange(port, big)
     assert response.startswith(b"HTTP/1.1 431 "), response[:200]
     assert b"request-header-fields-too-large" in response
 
 
-@pytest.mark.parametrize("env", [{}, HEADER_LIMIT_ENV], ids=["httptools", "h11"])
+@pytest.mark.parametrize(
+    ("kind", "env"),
+    [("granian", {}), ("uvicorn", {}), ("uvicorn", HEADER_LIMIT_ENV)],
+    ids=["granian", "httptools", "h11"],
+)
 def test_a_json_body_without_a_content_type_is_accepted_on_either_parser(
-    tmp_path: Path, env: dict[str, str]
+    tmp_path: Path, kind: str, env: dict[str, str]
 ) -> None:
-    """Only the parser changes with the header settings; the app's answers do not."""
-    with server(tmp_path, **env) as port:
+    """Only the server or parser changes; the app's answers do not."""
+    with server(tmp_path, kind, **env) as port:
         head = request_head({"Content-Length": "2", "Content-Type": "text/plain"})
         response, _, _ = exchange(port, head + b"{}")
     assert response.startswith(b"HTTP/1.1 415 "), response[:200]

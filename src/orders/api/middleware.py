@@ -10,7 +10,14 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from orders.observability import MetricName, count, flush_metrics, logger, milliseconds
+from orders.observability import (
+    MetricName,
+    access_line,
+    count,
+    flush_metrics,
+    logger,
+    milliseconds,
+)
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -112,7 +119,7 @@ class ObservabilityMiddleware:
                 count(MetricName.SERVER_ERRORS)
             elif status >= 400:
                 count(MetricName.CLIENT_ERRORS)
-            logger.info(
+            access_line(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
