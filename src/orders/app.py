@@ -15,7 +15,7 @@ from orders.api.middleware import ObservabilityMiddleware
 from orders.api.models import Problem
 from orders.api.origin_check import OriginCheckMiddleware, origin_secret_from
 from orders.api.routes_attachments import router as attachments_router
-from orders.api.routes_meta import router as meta_router
+from orders.api.routes_meta import add_meta_routes
 from orders.api.routes_orders import router as orders_router
 from orders.bootstrap import Container, bootstrap
 from orders.observability import logger, periodic_metrics_flush, set_target
@@ -82,7 +82,9 @@ def create_app(
     # Which target serves: a key on every log line and a metric dimension (observability).
     set_target(container.settings.served_by)
     problems.install(app)
-    for router in (meta_router, orders_router, attachments_router):
+    # The meta routes (health is the load balancer's) are the app's own: see routes_meta.
+    add_meta_routes(app.router, API_PREFIX)
+    for router in (orders_router, attachments_router):
         app.include_router(router, prefix=API_PREFIX)
     if trace_requests is None:
         trace_requests = container.settings.tracing_enabled

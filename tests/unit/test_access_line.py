@@ -163,3 +163,66 @@ def test_the_timestamp_follows_the_clock(lines: io.StringIO) -> None:
     access_line("request")
     first, second = read(lines)
     assert first["timestamp"][:19] != second["timestamp"][:19]
+
+
+def _same_but_time(ours: dict[str, Any], stock: dict[str, Any]) -> None:
+    assert list(ours) == list(stock)
+    for key in ("timestamp", "location"):
+        ours.pop(key), stock.pop(key)
+    assert ours == stock
+
+
+def test_keys_appended_between_lines_are_on_the_next(lines: io.StringIO) -> None:
+    """The formatter's keys are laid out once; a change to them is seen on the next line."""
+    access_line("request", status=200)
+    logger.append_keys(region="eu-west-1")
+    try:
+        access_line("request", status=200)
+        logger.info("request", status=200)
+    finally:
+        logger.remove_keys(["region"])
+    access_line("request", status=200)
+    before, ours, stock, after = read(lines)
+    assert "region" not in before
+    assert "region" not in after
+    _same_but_time(ours, stock)
+    assert ours["region"] == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"service": "other", "status": 200},  # one of the formatter's keys
+        {"status": None, "path": "/x"},  # an empty field is dropped
+        {"xray_trace_id": "mine"},  # the key Lambda's trace id is written under
+    ],
+)
+def test_odd_fields_are_written_as_logger_info_writes_them(
+    lines: io.StringIO, fields: dict[str, Any]
+) -> None:
+    access_line("request", **fields)
+    logger.info("request", **fields)
+    ours, stock = read(lines)
+    _same_but_time(ours, stock)
+
+
+def test_a_message_beyond_ascii_is_written_as_logger_info_writes_it(
+    lines: io.StringIO,
+) -> None:
+    access_line("requête \u2713", path="/café")
+    logger.info("requête \u2713", path="/café")
+    text = lines.getvalue().splitlines()
+    assert "requête ✓" in text[0]  # not \\u escapes: Powertools writes ensure_ascii=False
+    ours, stock = read(lines)
+    _same_but_time(ours, stock)
+
+
+def test_the_formatters_encoder_writes_what_powertools_default_serializer_does() -> None:
+    record = {
+        "message": "café",
+        "when": time.gmtime(0),
+        "ratio": 0.1 + 0.2,
+        "nested": {"b": [1, None, True]},
+        "odd": ValueError("not JSON"),  # written with str(), the default
+    }
+    assert JsonFormatter().serialize(record) == LambdaPowertoolsFormatter().serialize(record)
