@@ -15,13 +15,18 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging.formatter import RESERVED_LOG_ATTRS, LambdaPowertoolsFormatter
+from aws_lambda_powertools.logging.formatter import (
+    RESERVED_LOG_ATTRS,
+    THREAD_LOCAL_KEYS,
+    LambdaPowertoolsFormatter,
+)
 from aws_lambda_powertools.shared.constants import XRAY_TRACE_ID_ENV
 
 from orders.metric_buffer import MetricBuffer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
+    from contextvars import Token
 
     from aws_lambda_powertools import Tracer
 
@@ -196,6 +201,20 @@ def get_tracer(enabled: bool) -> Tracer | None:
     return _tracer
 
 
+def request_keys(**keys: Any) -> Token[dict[str, Any]]:
+    """Add keys to every line logged in this request's context, until `end_request_keys`.
+
+    What `logger.thread_safe_append_keys` does (a new dict in Powertools' context variable,
+    so requests that overlap keep their own), without its three calls deep per request; and
+    the token restores exactly what was there before, so nothing a request added outlives it.
+    """
+    return THREAD_LOCAL_KEYS.set({**THREAD_LOCAL_KEYS.get(), **keys})
+
+
+def end_request_keys(token: Token[dict[str, Any]]) -> None:
+    THREAD_LOCAL_KEYS.reset(token)
+
+
 def access_line(message: str, **fields: Any) -> None:
     """Log one line per request: the line `logger.info(message, **fields)` writes, for less.
 
@@ -214,7 +233,7 @@ def access_line(message: str, **fields: Any) -> None:
         return
     handler = logger.registered_handler
     plan = _plan_for(handler)
-    context = logger.thread_safe_get_current_keys()
+    context = THREAD_LOCAL_KEYS.get()  # logger.thread_safe_get_current_keys(), one call
     if (
         plan is None
         or handler.filters

@@ -20,7 +20,13 @@ import pytest
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from orders.api.middleware import ObservabilityMiddleware
-from orders.observability import JsonFormatter, access_line, logger
+from orders.observability import (
+    JsonFormatter,
+    access_line,
+    end_request_keys,
+    logger,
+    request_keys,
+)
 
 # What one request's access line carries: nothing more, nothing less (sampling_rate and
 # xray_trace_id are empty here and dropped, as Powertools drops them).
@@ -226,3 +232,26 @@ def test_the_formatters_encoder_writes_what_powertools_default_serializer_does()
         "odd": ValueError("not JSON"),  # written with str(), the default
     }
     assert JsonFormatter().serialize(record) == LambdaPowertoolsFormatter().serialize(record)
+
+
+def test_request_keys_are_on_every_line_until_ended_and_leave_nothing_behind(
+    lines: io.StringIO,
+) -> None:
+    logger.thread_safe_append_keys(tenant="t-1")
+    try:
+        token = request_keys(correlation_id="c-9")
+        # Something in the request appends a key of its own the stock way.
+        logger.thread_safe_append_keys(step="charge")
+        logger.info("inside")
+        access_line("request", status=200)
+        end_request_keys(token)
+        logger.info("after")
+    finally:
+        logger.thread_safe_remove_keys(["tenant"])
+    inside, access, after = read(lines)
+    assert (inside["correlation_id"], inside["step"], inside["tenant"]) == ("c-9", "charge", "t-1")
+    assert (access["correlation_id"], access["step"]) == ("c-9", "charge")
+    # What was there before the request is back, exactly: its own keys are gone.
+    assert after["tenant"] == "t-1"
+    assert "correlation_id" not in after
+    assert "step" not in after

@@ -14,9 +14,10 @@ from orders.observability import (
     MetricName,
     access_line,
     count,
+    end_request_keys,
     flush_metrics,
-    logger,
     milliseconds,
+    request_keys,
 )
 
 if TYPE_CHECKING:
@@ -90,10 +91,11 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if root := stage_root_path(scope):
+        if "aws.event" in scope and (root := stage_root_path(scope)):
             # ASGI's path includes root_path; Starlette strips it again for routing.
             scope = {**scope, "root_path": root, "path": root + scope["path"]}
         request_id = correlation_id(scope)
+        echoed = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
         status = 500  # what the caller sees if the app fails before answering
         started = time.perf_counter()
 
@@ -101,17 +103,13 @@ class ObservabilityMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (REQUEST_ID_HEADER, request_id.encode("latin-1")),
-                ]
+                message["headers"] = [*message.get("headers", ()), echoed]
             await send(message)
 
         segment = self.tracing.begin(scope) if self.tracing else None
         # Per request, in this task's context (threadpool workers inherit it): requests
-        # overlap under uvicorn, and Logger.append_keys / append_context_keys change one
-        # set of keys shared by all of them.
-        logger.thread_safe_append_keys(correlation_id=request_id)
+        # overlap under a server, and Logger.append_keys changes one set shared by all.
+        keys = request_keys(correlation_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
         finally:
@@ -131,6 +129,6 @@ class ObservabilityMiddleware:
                 status=status,
                 duration_ms=round(elapsed_ms, 2),
             )
-            logger.thread_safe_remove_keys(["correlation_id"])
+            end_request_keys(keys)
             if self.flush_each_request:
                 flush_metrics()
