@@ -3,7 +3,8 @@
 Steps, each in fresh processes: build the Lambda artifact with `sam build` into
 bench/out/sam (skipped with --quick when an artifact exists), cold init, import by import
 (-X importtime: what ours imports and the bare app does not), bytecode,
-warm adapter, container throughput, artifact size, local stack start.
+warm adapter, the access line, the app's stack in-process (middleware), container
+throughput, artifact size, local stack start.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ STEPS = {
     "bytecode": ["bench.cold_start", "--only", "bytecode"],
     "adapter": ["bench.adapter"],
     "access": ["bench.access_line"],
+    "middleware": ["bench.middleware"],
     "throughput": ["bench.throughput"],
     "artifact": ["bench.artifact"],
     "devstack": ["bench.devstack_start"],

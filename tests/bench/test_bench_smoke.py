@@ -27,6 +27,10 @@ EXPECTED = {
     "GET /api/health, ours: granian / uvicorn (uvloop+httptools)",
     "GET /api/health, bare hello: granian / uvicorn (uvloop+httptools)",
     "access line per request: access_line / Powertools logger.info",
+    "in-process GET /api/health (no server): ours / bare FastAPI hello",
+    "in-process GET /api/health: ours without its middlewares / bare FastAPI hello",
+    "in-process: the observability middleware per request (ours - ours without it)",
+    "in-process: the body and header policy per request (ours - ours without it)",
     "artifact zipped: ours / naive pip install",
     "local stack start (make dev -> ready)",
 }
