@@ -367,7 +367,7 @@ class Runner:
             f"{routing.Routing(config.target, config.weight).describe()})",
             f"  docs  {config.api_url}/api/docs",
             f"        behind it: lambda entry {config.lambda_url}, fargate entry "
-            f"{config.fargate_url} (uvicorn)",
+            f"{config.fargate_url} (granian)",
             "        make switch TARGET=lambda|both|fargate [WEIGHT=n] moves it live",
         ]
         if with_ui:
