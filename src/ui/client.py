@@ -16,12 +16,23 @@ import copy
 import math
 import re
 import time
+from collections.abc import Sequence  # noqa: TC003 (pydantic reads field types at runtime)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Self
 
 import httpx
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from orders.api.models import (
+    AttachmentList,
+    AttachmentPublic,
+    AttachmentUploadPublic,
+    OrderList,
+    OrderPublic,
+    PresignedPost,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -90,76 +101,62 @@ class UploadRejected(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
-    id: str
-    customer: str
-    product: str
-    quantity: int
-    note: str | None
-    status: str
-    version: int
-    created_at: str
-    updated_at: str
-    allowed_transitions: tuple[str, ...]
+# The responses are read with the API's own models (orders.api.models: one source for the
+# wire shape), each subclassed here with extra="ignore". During a rolling deploy a newer API
+# may send a field this UI does not know yet: it must be skipped, not refused. The API's
+# models ignore unknown fields today only by pydantic's default; saying it here keeps the UI
+# tolerant whatever they later choose (tests/ui/test_client_contract.py holds it). Frozen:
+# values the views pass around, never edit.
+_TOLERANT = ConfigDict(extra="ignore", frozen=True)
 
+
+class Order(OrderPublic):
+    model_config = _TOLERANT
+
+
+class OrderPage(OrderList):
+    model_config = _TOLERANT
+
+    items: Sequence[Order]
+
+    @model_validator(mode="before")
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(
-            id=str(data["id"]),
-            customer=str(data["customer"]),
-            product=str(data["product"]),
-            quantity=int(data["quantity"]),
-            note=data.get("note"),
-            status=str(data["status"]),
-            version=int(data["version"]),
-            created_at=str(data["created_at"]),
-            updated_at=str(data["updated_at"]),
-            allowed_transitions=tuple(str(s) for s in data.get("allowed_transitions", ())),
-        )
+    def _more_from_cursor(cls, data: Any) -> Any:
+        """An API from before `has_more` says it by the cursor alone: a next page if one."""
+        if isinstance(data, dict) and "has_more" not in data:
+            return {**data, "has_more": data.get("next_cursor") is not None}
+        return data
 
 
-@dataclass(frozen=True, slots=True)
-class OrderPage:
-    items: list[Order]
-    next_cursor: str | None
-    # Only from an API that says whether more pages follow (None: it does not say).
-    has_more: bool | None = None
+class Attachment(AttachmentPublic):
+    model_config = _TOLERANT
 
 
-@dataclass(frozen=True, slots=True)
-class Created:
-    order: Order
-    replayed: bool
+class PresignedUpload(PresignedPost):
+    model_config = _TOLERANT
 
 
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    attachment_id: str
-    filename: str
-    size: int
-    last_modified: str
-    download_url: str
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(
-            attachment_id=str(data["attachment_id"]),
-            filename=str(data["filename"]),
-            size=int(data["size"]),
-            last_modified=str(data["last_modified"]),
-            download_url=str(data["download_url"]),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class UploadTarget:
+class UploadTarget(AttachmentUploadPublic):
     """Where and how to POST one file: the presigned URL and the form fields S3 checks."""
 
-    attachment_id: str
-    url: str
-    fields: dict[str, str]
-    max_bytes: int
+    model_config = _TOLERANT
+
+    upload: PresignedUpload
+
+
+class _Attachments(AttachmentList):
+    model_config = _TOLERANT
+
+    items: Sequence[Attachment]
+
+
+class Created(BaseModel):
+    """A create's order, and whether the API replayed an earlier one (Idempotent-Replayed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order: Order
+    replayed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,16 +301,10 @@ class OrdersClient:
             params["sort"] = sort
         if cursor:
             params["cursor"] = cursor
-        body = self._json("GET", "/orders", params=params)
-        has_more = body.get("has_more")
-        return OrderPage(
-            items=[Order.from_json(item) for item in body["items"]],
-            next_cursor=body.get("next_cursor"),
-            has_more=has_more if isinstance(has_more, bool) else None,
-        )
+        return OrderPage.model_validate(self._json("GET", "/orders", params=params))
 
     def get_order(self, order_id: str) -> Order:
-        return Order.from_json(self._json("GET", f"/orders/{order_id}"))
+        return Order.model_validate(self._json("GET", f"/orders/{order_id}"))
 
     def create_order(
         self,
@@ -342,7 +333,7 @@ class OrdersClient:
             )
             if response.status_code == 201:
                 return Created(
-                    order=Order.from_json(response.json()),
+                    order=Order.model_validate(response.json()),
                     replayed=response.headers.get("Idempotent-Replayed") == "true",
                 )
             error = _error(response)
@@ -354,11 +345,11 @@ class OrdersClient:
     def change_status(self, order_id: str, *, status: str, version: int) -> Order:
         """Move the order on from the version the caller read; 409 if it changed since."""
         body = {"status": status, "version": version}
-        return Order.from_json(self._json("PUT", f"/orders/{order_id}/status", json=body))
+        return Order.model_validate(self._json("PUT", f"/orders/{order_id}/status", json=body))
 
     def cancel(self, order_id: str, *, version: int) -> Order:
         body = {"version": version}
-        return Order.from_json(self._json("POST", f"/orders/{order_id}/cancel", json=body))
+        return Order.model_validate(self._json("POST", f"/orders/{order_id}/cancel", json=body))
 
     def events(self, order_id: str) -> list[Event]:
         body = self._json("GET", f"/orders/{order_id}/events")
@@ -368,7 +359,7 @@ class OrdersClient:
 
     def attachments(self, order_id: str) -> list[Attachment]:
         body = self._json("GET", f"/orders/{order_id}/attachments")
-        return [Attachment.from_json(item) for item in body["items"]]
+        return list(_Attachments.model_validate(body).items)
 
     def request_upload(
         self, order_id: str, *, filename: str, content_type: str, size: int
@@ -378,25 +369,20 @@ class OrdersClient:
             f"/orders/{order_id}/attachments",
             json={"filename": filename, "content_type": content_type, "size": size},
         )
-        return UploadTarget(
-            attachment_id=str(body["attachment_id"]),
-            url=str(body["upload"]["url"]),
-            fields={str(k): str(v) for k, v in body["upload"]["fields"].items()},
-            max_bytes=int(body["max_bytes"]),
-        )
+        return UploadTarget.model_validate(body)
 
     def upload(self, target: UploadTarget, *, filename: str, content: bytes) -> None:
         """POST the file to S3 with the presigned fields (httpx sends fields before the file,
         as S3 requires)."""
-        content_type = target.fields.get("Content-Type", "application/octet-stream")
+        content_type = target.upload.fields.get("Content-Type", "application/octet-stream")
         try:
             response = self._storage.post(
-                target.url,
-                data=target.fields,
+                target.upload.url,
+                data=target.upload.fields,
                 files={"file": (filename, content, content_type)},
             )
         except httpx.HTTPError as exc:
-            raise ApiUnavailable(target.url, _reason(exc)) from exc
+            raise ApiUnavailable(target.upload.url, _reason(exc)) from exc
         if response.status_code >= 300:
             match = _S3_ERROR.search(response.text)
             code, message = match.groups() if match else ("Error", response.text[:200])
