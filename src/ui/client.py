@@ -17,22 +17,24 @@ import math
 import re
 import time
 from collections.abc import Sequence  # noqa: TC003 (pydantic reads field types at runtime)
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from orders.api.models import (
     AttachmentList,
     AttachmentPublic,
     AttachmentUploadPublic,
+    EventList,
+    EventPublic,
     OrderList,
     OrderPublic,
     PresignedPost,
 )
+from orders.api.models import Readiness as PublishedReadiness
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -108,6 +110,7 @@ class UploadRejected(Exception):
 # tolerant whatever they later choose (tests/ui/test_client_contract.py holds it). Frozen:
 # values the views pass around, never edit.
 _TOLERANT = ConfigDict(extra="ignore", frozen=True)
+_Answer = TypeVar("_Answer", bound=BaseModel)
 
 
 class Order(OrderPublic):
@@ -159,46 +162,35 @@ class Created(BaseModel):
     replayed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    id: str
-    detail_type: str
-    occurred_at: str
-    published_at: str | None
-    bus_event_id: str | None
-    detail: dict[str, Any] = field(default_factory=dict)
-    # What changed and who did it, from an API that reports them (None otherwise).
-    at: str | None = None
-    from_status: str | None = None
-    to_status: str | None = None
-    actor: str | None = None
+class Event(EventPublic):
+    model_config = _TOLERANT
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_an_older_api(cls, data: Any) -> Any:
+        """An API from before `at`, the statuses and `actor` sends none of them: the event
+        happened when it occurred; what changed and who did it are unknown (the view then
+        reads the change from the event's detail)."""
+        if isinstance(data, dict):
+            unknown = {"from_status": None, "to_status": None, "actor": None}
+            return {**unknown, "at": data.get("occurred_at"), **data}
+        return data
 
     @property
     def published(self) -> bool:
         return self.published_at is not None
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(
-            id=str(data["id"]),
-            detail_type=str(data["detail_type"]),
-            occurred_at=str(data["occurred_at"]),
-            published_at=data.get("published_at"),
-            bus_event_id=data.get("bus_event_id"),
-            detail=dict(data.get("detail") or {}),
-            at=_opt_str(data.get("at")),
-            from_status=_opt_str(data.get("from_status")),
-            to_status=_opt_str(data.get("to_status")),
-            actor=_opt_str(data.get("actor")),
-        )
+
+class _Events(EventList):
+    model_config = _TOLERANT
+
+    items: Sequence[Event]
 
 
-@dataclass(frozen=True, slots=True)
-class Readiness:
+class Readiness(PublishedReadiness):
     """/api/ready: 'ok', or which dependencies fail and why."""
 
-    status: str
-    checks: dict[str, str]
+    model_config = _TOLERANT
 
     @property
     def ok(self) -> bool:
@@ -261,11 +253,8 @@ class OrdersClient:
             raise _error(response)
         body = _body(response)
         if not isinstance(body, dict) or "checks" not in body:
-            raise _error(response)
-        return Readiness(
-            status=str(body.get("status", "unavailable")),
-            checks={str(k): str(v) for k, v in body["checks"].items()},
-        )
+            raise _error(response)  # not the API's answer: a proxy's page, say
+        return _read(Readiness, response)
 
     def openapi(self) -> dict[str, Any]:
         """The API's OpenAPI document: its statuses and field limits, so the UI never
@@ -301,10 +290,10 @@ class OrdersClient:
             params["sort"] = sort
         if cursor:
             params["cursor"] = cursor
-        return OrderPage.model_validate(self._json("GET", "/orders", params=params))
+        return self._answer(OrderPage, "GET", "/orders", params=params)
 
     def get_order(self, order_id: str) -> Order:
-        return Order.model_validate(self._json("GET", f"/orders/{order_id}"))
+        return self._answer(Order, "GET", f"/orders/{order_id}")
 
     def create_order(
         self,
@@ -333,7 +322,7 @@ class OrdersClient:
             )
             if response.status_code == 201:
                 return Created(
-                    order=Order.model_validate(response.json()),
+                    order=_read(Order, response),
                     replayed=response.headers.get("Idempotent-Replayed") == "true",
                 )
             error = _error(response)
@@ -345,31 +334,29 @@ class OrdersClient:
     def change_status(self, order_id: str, *, status: str, version: int) -> Order:
         """Move the order on from the version the caller read; 409 if it changed since."""
         body = {"status": status, "version": version}
-        return Order.model_validate(self._json("PUT", f"/orders/{order_id}/status", json=body))
+        return self._answer(Order, "PUT", f"/orders/{order_id}/status", json=body)
 
     def cancel(self, order_id: str, *, version: int) -> Order:
         body = {"version": version}
-        return Order.model_validate(self._json("POST", f"/orders/{order_id}/cancel", json=body))
+        return self._answer(Order, "POST", f"/orders/{order_id}/cancel", json=body)
 
     def events(self, order_id: str) -> list[Event]:
-        body = self._json("GET", f"/orders/{order_id}/events")
-        return [Event.from_json(item) for item in body["items"]]
+        return list(self._answer(_Events, "GET", f"/orders/{order_id}/events").items)
 
     # -- attachments ------------------------------------------------------------------
 
     def attachments(self, order_id: str) -> list[Attachment]:
-        body = self._json("GET", f"/orders/{order_id}/attachments")
-        return list(_Attachments.model_validate(body).items)
+        return list(self._answer(_Attachments, "GET", f"/orders/{order_id}/attachments").items)
 
     def request_upload(
         self, order_id: str, *, filename: str, content_type: str, size: int
     ) -> UploadTarget:
-        body = self._json(
+        return self._answer(
+            UploadTarget,
             "POST",
             f"/orders/{order_id}/attachments",
             json={"filename": filename, "content_type": content_type, "size": size},
         )
-        return UploadTarget.model_validate(body)
 
     def upload(self, target: UploadTarget, *, filename: str, content: bytes) -> None:
         """POST the file to S3 with the presigned fields (httpx sends fields before the file,
@@ -411,6 +398,12 @@ class OrdersClient:
         except httpx.HTTPError as exc:
             raise ApiUnavailable(self.base_url, _reason(exc)) from exc
 
+    def _answer(self, model: type[_Answer], method: str, path: str, **kwargs: Any) -> _Answer:
+        response = self._send(method, path, **kwargs)
+        if response.is_error:
+            raise _error(response)
+        return _read(model, response)
+
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._send(method, path, **kwargs)
         if response.is_error:
@@ -426,6 +419,21 @@ def _body(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _read(model: type[_Answer], response: httpx.Response) -> _Answer:
+    """The answer's body as `model`. A body that is not one (an API that broke its own
+    contract) is an ApiError naming the first field that is wrong, never a traceback."""
+    try:
+        return model.model_validate(_body(response))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ApiError(
+            response.status_code,
+            title="Unexpected response",
+            detail=f"{model.__name__}: {where}: {first['msg']}",
+        ) from exc
 
 
 def _error(response: httpx.Response) -> ApiError:
@@ -464,10 +472,6 @@ def _retry_after(value: str | None) -> int | None:
     if when.tzinfo is None:  # an HTTP-date is always GMT
         when = when.replace(tzinfo=UTC)
     return max(0, math.ceil((when - datetime.now(UTC)).total_seconds()))
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def _reason(exc: httpx.HTTPError) -> str:

@@ -331,3 +331,35 @@ def test_a_future_http_date_retry_after_is_seconds_from_now() -> None:
 
     assert raised.value.retry_after is not None
     assert 110 <= raised.value.retry_after <= 121
+
+
+# -- issue 15: the API's own models read the answers ------------------------------------
+
+
+def test_an_answer_that_breaks_the_contract_is_an_api_error_naming_the_field() -> None:
+    broken = {key: value for key, value in ORDER.items() if key != "version"}
+    client, _ = client_answering(lambda r: httpx.Response(200, json=broken))
+
+    with pytest.raises(ApiError) as raised:
+        client.get_order("a" * 32)
+
+    assert (raised.value.status, raised.value.title) == (200, "Unexpected response")
+    assert raised.value.detail == "Order: version: Field required"
+
+
+def test_an_event_from_an_api_before_its_statuses_and_actor_is_read() -> None:
+    older = {
+        "id": "e1",
+        "detail_type": "OrderCreated",
+        "occurred_at": "2026-11-23T10:00:00+00:00",
+        "detail": {"order": ORDER},
+        "published_at": None,
+        "bus_event_id": None,
+    }
+    client, _ = client_answering(lambda r: httpx.Response(200, json={"items": [older]}))
+
+    [event] = client.events("a" * 32)
+
+    assert event.at == older["occurred_at"]
+    assert (event.from_status, event.to_status, event.actor) == (None, None, None)
+    assert not event.published

@@ -261,7 +261,7 @@ class EventPublic(BaseModel):
 
 
 class EventList(BaseModel):
-    items: list[EventPublic]
+    items: Sequence[EventPublic]  # Sequence: as OrderList's
 
 
 class Problem(BaseModel):
