@@ -1,7 +1,7 @@
 """Request and response bodies. Unknown fields are refused, so typos are 422s, not ignored."""
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Annotated, Any, Self
 
@@ -118,7 +118,9 @@ class OrderPublic(BaseModel):
         """A domain Order is read field by field as it is (the timestamps by IsoTimestamp);
         where it may go next follows from its status."""
         if isinstance(data, Order):
-            return {**asdict(data), "allowed_transitions": allowed_next(data.status)}
+            # Not dataclasses.asdict: it deep-copies each value, 3x the cost of the whole body.
+            shown = {f.name: getattr(data, f.name) for f in dataclass_fields(data)}
+            return {**shown, "allowed_transitions": allowed_next(data.status)}
         return data
 
     @classmethod
