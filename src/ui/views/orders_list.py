@@ -269,7 +269,7 @@ def _columns() -> dict[str, Any]:
 
 def _pager(page: OrderPage, state: dict[str, Any], stale: bool) -> None:
     number = len(state["cursors"]) + state["offset"]
-    more = page.has_more if page.has_more is not None else page.next_cursor is not None
+    more = page.has_more  # an older API's page has it from its cursor (ui.client.OrderPage)
     with st.container(
         horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"
     ):
