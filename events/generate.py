@@ -189,6 +189,36 @@ def _load_template(name: str) -> dict[str, Any]:
     return data
 
 
+def _http_api_context(context: dict[str, Any], route: Route, host: str, route_key: str) -> None:
+    """The HTTP API's requestContext for one route: ids, route key, stage, time, caller."""
+    context.pop("authentication", None)  # mutual TLS: not configured
+    # The HTTP API's JWT authorizer (protected routes) passes the verified claims and scopes.
+    context.pop("authorizer", None)
+    if not route.public:
+        context["authorizer"] = {
+            "jwt": {"claims": _authorizer_claims(), "scopes": list(TOKEN_SCOPES)}
+        }
+    request_id = base64.b64encode(bytes.fromhex(_digest("apigw-v2", route.name)[:20])).decode()
+    context.update(
+        apiId=HTTP_API_ID,
+        accountId=ACCOUNT,
+        domainName=host,
+        domainPrefix=HTTP_API_ID,
+        requestId=request_id,
+        routeKey=route_key,
+        stage="$default",
+        time=REQUEST_TIME,
+        timeEpoch=REQUEST_EPOCH_MS,
+    )
+    context["http"].update(
+        method=route.method,
+        path=route.path,
+        protocol="HTTP/1.1",
+        sourceIp=SOURCE_IP,
+        userAgent=USER_AGENT,
+    )
+
+
 def http_api_event(route: Route, template: dict[str, Any]) -> dict[str, Any]:
     """API Gateway HTTP API, payload 2.0, stage $default (as template.yaml deploys it).
 
@@ -226,33 +256,7 @@ def http_api_event(route: Route, template: dict[str, Any]) -> dict[str, Any]:
         event["pathParameters"] = {"proxy": proxy}
     else:
         event.pop("pathParameters", None)
-    context = event["requestContext"]
-    context.pop("authentication", None)  # mutual TLS: not configured
-    # The HTTP API's JWT authorizer (protected routes) passes the verified claims and scopes.
-    context.pop("authorizer", None)
-    if not route.public:
-        context["authorizer"] = {
-            "jwt": {"claims": _authorizer_claims(), "scopes": list(TOKEN_SCOPES)}
-        }
-    request_id = base64.b64encode(bytes.fromhex(_digest("apigw-v2", route.name)[:20])).decode()
-    context.update(
-        apiId=HTTP_API_ID,
-        accountId=ACCOUNT,
-        domainName=host,
-        domainPrefix=HTTP_API_ID,
-        requestId=request_id,
-        routeKey=route_key,
-        stage="$default",
-        time=REQUEST_TIME,
-        timeEpoch=REQUEST_EPOCH_MS,
-    )
-    context["http"].update(
-        method=route.method,
-        path=route.path,
-        protocol="HTTP/1.1",
-        sourceIp=SOURCE_IP,
-        userAgent=USER_AGENT,
-    )
+    _http_api_context(event["requestContext"], route, host, route_key)
     if route.body is None:
         event.pop("body", None)
         event["isBase64Encoded"] = False

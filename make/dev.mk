@@ -1,6 +1,6 @@
 # Local development (src/devstack): the whole system on loopback, no AWS account, no Docker.
 #   make dev                       emulator + data stack + API (front door in front of the Lambda
-#                                  entry and uvicorn) + outbox loop + UI; Ctrl-C stops
+#                                  entry and granian) + outbox loop + UI; Ctrl-C stops
 #   make dev API_PORT=8001 UI_PORT=8502 MOTO_PORT=5001 DEV_SEED=1 DEV_UI=0 DEV_TARGET=fargate
 #   make dev AWS_PROFILE=me STACK=orders-dev   API and UI against a deployed stack
 #   make seed                      sample orders through the running API
@@ -23,7 +23,7 @@ DEV_CLOUD_ARGS := $(if $(filter command line,$(origin AWS_PROFILE)),--aws-profil
 # make/infra.mk gives TARGET a default for `make deploy`; a switch needs one said out loud.
 SWITCH_TARGET = $(if $(filter command line environment,$(origin TARGET)),$(TARGET))
 
-dev: $(STAMP) ## run the API (front door -> Lambda entry | uvicorn), outbox loop and UI on loopback against an in-process AWS emulator
+dev: $(STAMP) ## run the API (front door -> Lambda entry | granian), outbox loop and UI on loopback against an in-process AWS emulator
 	@$(PY) -m devstack $(DEV_CLOUD_ARGS) $(DEV_ARGS)
 
 seed: $(STAMP) ## create a few sample orders through the API `make dev` is running

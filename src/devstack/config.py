@@ -59,7 +59,7 @@ class DevConfig:
     aws_profile: str | None
     cloud_stack: str | None
     max_failures: int = DEFAULT_MAX_FAILURES
-    # The Lambda entry (devstack.apigw_local) and uvicorn (the Fargate entry).
+    # The Lambda entry (devstack.apigw_local) and granian (the Fargate entry).
     lambda_port: int = ANY_FREE_PORT
     fargate_port: int = ANY_FREE_PORT
     # Where the front door sends the API's traffic at start (devstack.routing).
@@ -139,7 +139,8 @@ _ENV_OPTIONS: tuple[tuple[str, str, object, dict[str, Any]], ...] = (
     }),
     ("--fargate-port", "FARGATE_PORT", ANY_FREE_PORT, {
         "type": _port_or_any,
-        "help": "uvicorn's port behind the front door (env FARGATE_PORT, default any free port)",
+        "help": "granian's port (the Fargate entry) behind the front door (env FARGATE_PORT, "
+        "default any free port)",
     }),
     ("--target", "DEV_TARGET", DEFAULT_TARGET, {
         "choices": TARGETS,

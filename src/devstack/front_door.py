@@ -1,4 +1,4 @@
-"""The local front door: one URL (API_PORT) in front of the Lambda entry and uvicorn.
+"""The local front door: one URL (API_PORT) in front of the Lambda and Fargate entries.
 
 It stands for the cloud's front door and ALB: each request goes to the back end the
 routing file (devstack.routing, written by `make switch`) picks for it, with the

@@ -2,7 +2,7 @@
 
 The same three values as template.yaml's `DeploymentTarget`, with the same weight
 meaning: `lambda` sends everything to the Lambda entry, `fargate` everything to
-uvicorn, `both` sends `weight` percent to uvicorn (the Fargate share) and the rest to
+the Fargate entry, `both` sends `weight` percent to the Fargate entry and the rest to
 the Lambda entry, each request drawn on its own, as ALB weighted target groups do.
 
 A file rather than a control endpoint on the front door: it outlives a restart of the
@@ -38,7 +38,7 @@ class RoutingError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Routing:
     target: str = DEFAULT_TARGET
-    # The share of requests sent to Fargate (uvicorn) when target is `both`, 0-100.
+    # The share of requests sent to Fargate (the granian entry) when target is `both`, 0-100.
     weight: int = 0
 
     def __post_init__(self) -> None:

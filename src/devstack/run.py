@@ -164,13 +164,37 @@ class Runner:
         # After the identity, since the UI's sign-in needs its client: the UI boots while
         # the API entries do.
         ui = self._start_ui(local)
-        # Every entry gets the same token settings, so a switch changes no answer.
-        service_env = identity.with_auth(plane.env, local) if local else dict(plane.env)
-        if config.rate_limit_per_minute is not None:
-            service_env["ORDERS_RATE_LIMIT_PER_MINUTE"] = str(config.rate_limit_per_minute)
+        service_env = self._service_env(plane, local)
         # Both entries run whatever the target, as in the cloud's `both`: a switch is then
         # only the front door's routing file, and neither entry starts cold on a switch.
         target_file = routing.write(config.state_dir, routing.Routing(config.target, config.weight))
+        checks = self._start_api(plane, service_env, target_file)
+        if ui is not None:
+            checks[ui.name] = f"{config.ui_url}/_stcore/health"
+        self._wait_ready(checks)
+        if not config.cloud:
+            self._start_outbox(plane, service_env)
+        self._record_state(plane, service_env, target_file, ui, local)
+        self._print_ready(ui is not None, local)
+        if config.seed:
+            self._seed(local)
+        return self._supervise()
+
+    def _service_env(
+        self, plane: DataPlane, local: identity.LocalIdentity | None
+    ) -> dict[str, str]:
+        """The one environment of every service process (both API entries and the outbox)."""
+        # Every entry gets the same token settings, so a switch changes no answer.
+        env = identity.with_auth(plane.env, local) if local else dict(plane.env)
+        if self.config.rate_limit_per_minute is not None:
+            env["ORDERS_RATE_LIMIT_PER_MINUTE"] = str(self.config.rate_limit_per_minute)
+        return env
+
+    def _start_api(
+        self, plane: DataPlane, service_env: dict[str, str], target_file: Path
+    ) -> dict[str, str]:
+        """The Fargate entry, the Lambda entry and the front door; the URL each is ready at."""
+        config = self.config
         # granian's start errors (a port taken) are one line; with RUST_BACKTRACE set in the
         # shell, a Rust backtrace after it would push it out of the log tail shown on failure.
         api_env = {**child_env(service_env), "RUST_BACKTRACE": "0"}
@@ -182,30 +206,37 @@ class Runner:
             child_env(service_env),
         )
         front = self._spawn("front", front_door_command(config, target_file), child_env({}))
-        checks = {
+        return {
             api.name: f"{config.fargate_url}/api/ready",
             entry.name: f"{config.lambda_url}/api/ready",
             # Through the front door to the target's entry: ready means served end to end.
             front.name: f"{config.api_url}/api/ready",
         }
-        if ui is not None:
-            checks[ui.name] = f"{config.ui_url}/_stcore/health"
-        self._wait_ready(checks)
-        if not config.cloud:
-            # Started once the API answers: on a two-core laptop its imports would only slow
-            # the API's, and it reads the stream from the start (TRIM_HORIZON), so it loses
-            # nothing written before it runs.
-            outputs = plane.outputs
-            checkpoint = config.state_dir / OUTBOX_CHECKPOINT
-            # Left by an earlier run: that emulator and its stream are gone.
-            checkpoint.unlink(missing_ok=True)
-            command = outbox_command(
-                outputs["TableStreamArn"], outputs.get("OutboxDlqUrl"), checkpoint
-            )
-            # The service's one environment, token settings included: whatever of the
-            # settings the outbox handler loads, it finds what the API's found.
-            self._spawn("outbox", command, child_env(service_env))
-            self._status("outbox", "running")
+
+    def _start_outbox(self, plane: DataPlane, service_env: dict[str, str]) -> None:
+        """The stream-to-bus loop, started once the API answers: on a two-core laptop its
+        imports would only slow the API's, and it reads the stream from the start
+        (TRIM_HORIZON), so it loses nothing written before it runs."""
+        outputs = plane.outputs
+        checkpoint = self.config.state_dir / OUTBOX_CHECKPOINT
+        # Left by an earlier run: that emulator and its stream are gone.
+        checkpoint.unlink(missing_ok=True)
+        command = outbox_command(outputs["TableStreamArn"], outputs.get("OutboxDlqUrl"), checkpoint)
+        # The service's one environment, token settings included: whatever of the
+        # settings the outbox handler loads, it finds what the API's found.
+        self._spawn("outbox", command, child_env(service_env))
+        self._status("outbox", "running")
+
+    def _record_state(
+        self,
+        plane: DataPlane,
+        service_env: dict[str, str],
+        target_file: Path,
+        ui: Child | None,
+        local: identity.LocalIdentity | None,
+    ) -> None:
+        """What `make switch`, `make stop` and the tests read about this running system."""
+        config = self.config
         self.dev_state = state.DevState(
             runner_pid=os.getpid(),
             mode="cloud" if config.cloud else "emulator",
@@ -222,14 +253,13 @@ class Runner:
             identity=local.to_dict() if local else None,
         )
         state.write(config.state_dir, self.dev_state)
-        self._print_ready(ui is not None, local)
-        if config.seed:
-            from devstack.seed import seed_orders
-            from devstack.tokens import machine_token
 
-            token = machine_token(local) if local and not config.cloud else None
-            self.say(f"seeded {len(seed_orders(config.api_url, token))} sample orders")
-        return self._supervise()
+    def _seed(self, local: identity.LocalIdentity | None) -> None:
+        from devstack.seed import seed_orders
+        from devstack.tokens import machine_token
+
+        token = machine_token(local) if local and not self.config.cloud else None
+        self.say(f"seeded {len(seed_orders(self.config.api_url, token))} sample orders")
 
     def _start_ui(self, local: identity.LocalIdentity | None) -> Child | None:
         config = self.config
@@ -367,7 +397,7 @@ class Runner:
             f"{routing.Routing(config.target, config.weight).describe()})",
             f"  docs  {config.api_url}/api/docs",
             f"        behind it: lambda entry {config.lambda_url}, fargate entry "
-            f"{config.fargate_url} (uvicorn)",
+            f"{config.fargate_url} (granian)",
             "        make switch TARGET=lambda|both|fargate [WEIGHT=n] moves it live",
         ]
         if with_ui:

@@ -90,7 +90,7 @@ class Container:
         """Build clients, adapters and service if not yet built (thread-safe, once)."""
         wired = self._wired
         if wired is None:
-            # uvicorn serves sync routes from a thread pool: two first requests may race.
+            # Sync routes run on Starlette's thread pool: two first requests may race.
             with self._lock:
                 if self._wired is None:
                     self._wired = _wire(self.settings, self._session, self._adapters)
@@ -163,7 +163,7 @@ def bootstrap(
     key_source: KeySource | None = None,
     rate_limiter: RateLimiter | None = None,
 ) -> Container:
-    """Build everything once per process (Lambda execution environment or uvicorn worker).
+    """Build everything once per process (Lambda execution environment or server worker).
 
     lazy=True defers clients, adapters and service to their first use. An adapter
     given replaces the AWS one for its port (tests pass in-memory fakes); key_source

@@ -2,7 +2,7 @@
 
 Powertools Metrics is made for one flush per Lambda invocation: every `add_metric`
 validates its arguments and formats a debug message with the whole value list (8 µs
-and growing), and every value is its own datapoint. A uvicorn task answering hundreds
+and growing), and every value is its own datapoint. A Fargate task answering hundreds
 of requests a second flushes every few seconds instead, so adds must be cheap: counts
 are summed (the alarms and the dashboard read Sum, which this keeps exact) and
 durations are kept one by one (percentiles need every value), up to EMF's limit of

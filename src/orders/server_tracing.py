@@ -1,10 +1,10 @@
-"""X-Ray for the app under uvicorn (Fargate): one segment per request, to the daemon sidecar.
+"""X-Ray for the app in the container (Fargate): one segment per request, to the daemon sidecar.
 
 Powertools Tracer switches itself off outside Lambda, so here the X-Ray SDK is used
 directly, with the same service name. Two things differ from the SDK's defaults:
 
 - The SDK keeps the current segment in a thread-local, but our data routes run on
-  uvicorn's thread pool, away from the event loop where the request began. Here
+  Starlette's thread pool, away from the event loop where the request began. Here
   the segment lives in a ContextVar, which asyncio and anyio copy into the worker
   thread, so boto3 calls there land as subsegments of their own request.
 - The SDK is imported only when tracing is on (it builds a client at import).

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     aws_read_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # Request bodies: over this many bytes a 413 before they are read (Lambda's own
     # limit is 6 MB; an order is well under 1 KiB), and a body must arrive whole within
-    # this many seconds or it is a 408 (under uvicorn; on Lambda it is already in memory).
+    # this many seconds or it is a 408 (in the container; on Lambda it is already in memory).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=6_000_000)
     body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # All request headers together: over this a 431. uvicorn's default parser (httptools)
@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(default=32 * 1024, ge=4096, le=1024 * 1024)
     # X-Ray: imported only when on (Lambda sets it; Fargate with the collector sidecar).
     tracing_enabled: bool = False
-    # Under uvicorn, EMF metrics are flushed every this many seconds (and at shutdown)
+    # In the container, EMF metrics are flushed every this many seconds (and at shutdown)
     # instead of once per request: one log event per request is most of a busy task's
     # CloudWatch Logs bill and CPU. 0 flushes after every request. Lambda always flushes
     # per invocation.
@@ -144,7 +144,7 @@ class Settings(BaseSettings):
 
     @property
     def served_by(self) -> str:
-        """`lambda` under Mangum on Lambda, `fargate` under uvicorn (the container's command)."""
+        """`lambda` under Mangum on Lambda, `fargate` in the container (granian, or uvicorn)."""
         return "lambda" if self.lambda_function_name else "fargate"
 
 

@@ -16,12 +16,25 @@ import copy
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence  # noqa: TC003 (pydantic reads field types at runtime)
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from orders.api.models import (
+    AttachmentList,
+    AttachmentPublic,
+    AttachmentUploadPublic,
+    EventList,
+    EventPublic,
+    OrderList,
+    OrderPublic,
+    PresignedPost,
+)
+from orders.api.models import Readiness as PublishedReadiness
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -90,118 +103,94 @@ class UploadRejected(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
-    id: str
-    customer: str
-    product: str
-    quantity: int
-    note: str | None
-    status: str
-    version: int
-    created_at: str
-    updated_at: str
-    allowed_transitions: tuple[str, ...]
+# The responses are read with the API's own models (orders.api.models: one source for the
+# wire shape), each subclassed here with extra="ignore". During a rolling deploy a newer API
+# may send a field this UI does not know yet: it must be skipped, not refused. The API's
+# models ignore unknown fields today only by pydantic's default; saying it here keeps the UI
+# tolerant whatever they later choose (tests/ui/test_client_contract.py holds it). Frozen:
+# values the views pass around, never edit.
+_TOLERANT = ConfigDict(extra="ignore", frozen=True)
+_Answer = TypeVar("_Answer", bound=BaseModel)
 
+
+class Order(OrderPublic):
+    model_config = _TOLERANT
+
+
+class OrderPage(OrderList):
+    model_config = _TOLERANT
+
+    items: Sequence[Order]
+
+    @model_validator(mode="before")
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(
-            id=str(data["id"]),
-            customer=str(data["customer"]),
-            product=str(data["product"]),
-            quantity=int(data["quantity"]),
-            note=data.get("note"),
-            status=str(data["status"]),
-            version=int(data["version"]),
-            created_at=str(data["created_at"]),
-            updated_at=str(data["updated_at"]),
-            allowed_transitions=tuple(str(s) for s in data.get("allowed_transitions", ())),
-        )
+    def _more_from_cursor(cls, data: Any) -> Any:
+        """An API from before `has_more` says it by the cursor alone: a next page if one."""
+        if isinstance(data, dict) and "has_more" not in data:
+            return {**data, "has_more": data.get("next_cursor") is not None}
+        return data
 
 
-@dataclass(frozen=True, slots=True)
-class OrderPage:
-    items: list[Order]
-    next_cursor: str | None
-    # Only from an API that says whether more pages follow (None: it does not say).
-    has_more: bool | None = None
+class Attachment(AttachmentPublic):
+    model_config = _TOLERANT
 
 
-@dataclass(frozen=True, slots=True)
-class Created:
+class PresignedUpload(PresignedPost):
+    model_config = _TOLERANT
+
+
+class UploadTarget(AttachmentUploadPublic):
+    """Where and how to POST one file: the presigned URL and the form fields S3 checks."""
+
+    model_config = _TOLERANT
+
+    upload: PresignedUpload
+
+
+class _Attachments(AttachmentList):
+    model_config = _TOLERANT
+
+    items: Sequence[Attachment]
+
+
+class Created(BaseModel):
+    """A create's order, and whether the API replayed an earlier one (Idempotent-Replayed)."""
+
+    model_config = ConfigDict(frozen=True)
+
     order: Order
     replayed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    attachment_id: str
-    filename: str
-    size: int
-    last_modified: str
-    download_url: str
+class Event(EventPublic):
+    model_config = _TOLERANT
 
+    @model_validator(mode="before")
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(
-            attachment_id=str(data["attachment_id"]),
-            filename=str(data["filename"]),
-            size=int(data["size"]),
-            last_modified=str(data["last_modified"]),
-            download_url=str(data["download_url"]),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class UploadTarget:
-    """Where and how to POST one file: the presigned URL and the form fields S3 checks."""
-
-    attachment_id: str
-    url: str
-    fields: dict[str, str]
-    max_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    id: str
-    detail_type: str
-    occurred_at: str
-    published_at: str | None
-    bus_event_id: str | None
-    detail: dict[str, Any] = field(default_factory=dict)
-    # What changed and who did it, from an API that reports them (None otherwise).
-    at: str | None = None
-    from_status: str | None = None
-    to_status: str | None = None
-    actor: str | None = None
+    def _from_an_older_api(cls, data: Any) -> Any:
+        """An API from before `at`, the statuses and `actor` sends none of them: the event
+        happened when it occurred; what changed and who did it are unknown (the view then
+        reads the change from the event's detail)."""
+        if isinstance(data, dict):
+            unknown = {"from_status": None, "to_status": None, "actor": None}
+            return {**unknown, "at": data.get("occurred_at"), **data}
+        return data
 
     @property
     def published(self) -> bool:
         return self.published_at is not None
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(
-            id=str(data["id"]),
-            detail_type=str(data["detail_type"]),
-            occurred_at=str(data["occurred_at"]),
-            published_at=data.get("published_at"),
-            bus_event_id=data.get("bus_event_id"),
-            detail=dict(data.get("detail") or {}),
-            at=_opt_str(data.get("at")),
-            from_status=_opt_str(data.get("from_status")),
-            to_status=_opt_str(data.get("to_status")),
-            actor=_opt_str(data.get("actor")),
-        )
+
+class _Events(EventList):
+    model_config = _TOLERANT
+
+    items: Sequence[Event]
 
 
-@dataclass(frozen=True, slots=True)
-class Readiness:
+class Readiness(PublishedReadiness):
     """/api/ready: 'ok', or which dependencies fail and why."""
 
-    status: str
-    checks: dict[str, str]
+    model_config = _TOLERANT
 
     @property
     def ok(self) -> bool:
@@ -264,11 +253,8 @@ class OrdersClient:
             raise _error(response)
         body = _body(response)
         if not isinstance(body, dict) or "checks" not in body:
-            raise _error(response)
-        return Readiness(
-            status=str(body.get("status", "unavailable")),
-            checks={str(k): str(v) for k, v in body["checks"].items()},
-        )
+            raise _error(response)  # not the API's answer: a proxy's page, say
+        return _read(Readiness, response)
 
     def openapi(self) -> dict[str, Any]:
         """The API's OpenAPI document: its statuses and field limits, so the UI never
@@ -304,16 +290,10 @@ class OrdersClient:
             params["sort"] = sort
         if cursor:
             params["cursor"] = cursor
-        body = self._json("GET", "/orders", params=params)
-        has_more = body.get("has_more")
-        return OrderPage(
-            items=[Order.from_json(item) for item in body["items"]],
-            next_cursor=body.get("next_cursor"),
-            has_more=has_more if isinstance(has_more, bool) else None,
-        )
+        return self._answer(OrderPage, "GET", "/orders", params=params)
 
     def get_order(self, order_id: str) -> Order:
-        return Order.from_json(self._json("GET", f"/orders/{order_id}"))
+        return self._answer(Order, "GET", f"/orders/{order_id}")
 
     def create_order(
         self,
@@ -342,7 +322,7 @@ class OrdersClient:
             )
             if response.status_code == 201:
                 return Created(
-                    order=Order.from_json(response.json()),
+                    order=_read(Order, response),
                     replayed=response.headers.get("Idempotent-Replayed") == "true",
                 )
             error = _error(response)
@@ -354,49 +334,42 @@ class OrdersClient:
     def change_status(self, order_id: str, *, status: str, version: int) -> Order:
         """Move the order on from the version the caller read; 409 if it changed since."""
         body = {"status": status, "version": version}
-        return Order.from_json(self._json("PUT", f"/orders/{order_id}/status", json=body))
+        return self._answer(Order, "PUT", f"/orders/{order_id}/status", json=body)
 
     def cancel(self, order_id: str, *, version: int) -> Order:
         body = {"version": version}
-        return Order.from_json(self._json("POST", f"/orders/{order_id}/cancel", json=body))
+        return self._answer(Order, "POST", f"/orders/{order_id}/cancel", json=body)
 
     def events(self, order_id: str) -> list[Event]:
-        body = self._json("GET", f"/orders/{order_id}/events")
-        return [Event.from_json(item) for item in body["items"]]
+        return list(self._answer(_Events, "GET", f"/orders/{order_id}/events").items)
 
     # -- attachments ------------------------------------------------------------------
 
     def attachments(self, order_id: str) -> list[Attachment]:
-        body = self._json("GET", f"/orders/{order_id}/attachments")
-        return [Attachment.from_json(item) for item in body["items"]]
+        return list(self._answer(_Attachments, "GET", f"/orders/{order_id}/attachments").items)
 
     def request_upload(
         self, order_id: str, *, filename: str, content_type: str, size: int
     ) -> UploadTarget:
-        body = self._json(
+        return self._answer(
+            UploadTarget,
             "POST",
             f"/orders/{order_id}/attachments",
             json={"filename": filename, "content_type": content_type, "size": size},
-        )
-        return UploadTarget(
-            attachment_id=str(body["attachment_id"]),
-            url=str(body["upload"]["url"]),
-            fields={str(k): str(v) for k, v in body["upload"]["fields"].items()},
-            max_bytes=int(body["max_bytes"]),
         )
 
     def upload(self, target: UploadTarget, *, filename: str, content: bytes) -> None:
         """POST the file to S3 with the presigned fields (httpx sends fields before the file,
         as S3 requires)."""
-        content_type = target.fields.get("Content-Type", "application/octet-stream")
+        content_type = target.upload.fields.get("Content-Type", "application/octet-stream")
         try:
             response = self._storage.post(
-                target.url,
-                data=target.fields,
+                target.upload.url,
+                data=target.upload.fields,
                 files={"file": (filename, content, content_type)},
             )
         except httpx.HTTPError as exc:
-            raise ApiUnavailable(target.url, _reason(exc)) from exc
+            raise ApiUnavailable(target.upload.url, _reason(exc)) from exc
         if response.status_code >= 300:
             match = _S3_ERROR.search(response.text)
             code, message = match.groups() if match else ("Error", response.text[:200])
@@ -425,6 +398,12 @@ class OrdersClient:
         except httpx.HTTPError as exc:
             raise ApiUnavailable(self.base_url, _reason(exc)) from exc
 
+    def _answer(self, model: type[_Answer], method: str, path: str, **kwargs: Any) -> _Answer:
+        response = self._send(method, path, **kwargs)
+        if response.is_error:
+            raise _error(response)
+        return _read(model, response)
+
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._send(method, path, **kwargs)
         if response.is_error:
@@ -440,6 +419,21 @@ def _body(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _read(model: type[_Answer], response: httpx.Response) -> _Answer:
+    """The answer's body as `model`. A body that is not one (an API that broke its own
+    contract) is an ApiError naming the first field that is wrong, never a traceback."""
+    try:
+        return model.model_validate(_body(response))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ApiError(
+            response.status_code,
+            title="Unexpected response",
+            detail=f"{model.__name__}: {where}: {first['msg']}",
+        ) from exc
 
 
 def _error(response: httpx.Response) -> ApiError:
@@ -478,10 +472,6 @@ def _retry_after(value: str | None) -> int | None:
     if when.tzinfo is None:  # an HTTP-date is always GMT
         when = when.replace(tzinfo=UTC)
     return max(0, math.ceil((when - datetime.now(UTC)).total_seconds()))
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def _reason(exc: httpx.HTTPError) -> str:

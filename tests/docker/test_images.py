@@ -19,6 +19,7 @@ from devstack.identity import LocalIdentity, ui_env, with_auth
 from devstack.netports import free_port
 from tests.docker.images import REPO
 from tests.docker.support import answers, http, remove_containers, timed, wait_for
+from tests.unit.test_ui_imports import SERVICE_ONLY
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -224,3 +225,24 @@ def test_ui_image_serves_its_page_and_turns_healthy(
         assert b"<title>Streamlit</title>" in page, page[:300]
         assert http("GET", f"{url}/_stcore/health") == (200, b"ok")
         timed("UI HEALTHCHECK healthy", wait_healthy(container))
+
+
+def test_ui_image_imports_its_client_without_the_service(built: dict[str, str]) -> None:
+    """ui.client reads answers with orders.api.models: the image holds them (from /app, as
+    the Dockerfile copies them), and importing the client loads no FastAPI, AWS SDK or
+    Powertools (tests/unit/test_ui_imports.py reads the same from the source)."""
+    check = (
+        "import json, sys, ui.client, orders.api.models as m; "
+        "print(json.dumps([m.__file__, sorted({n.split('.')[0] for n in sys.modules})]))"
+    )
+    proc = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--read-only", "--label", LABEL,
+         built["ui"], "python", "-c", check],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    models_file, loaded = json.loads(proc.stdout.splitlines()[-1])
+    assert models_file.startswith("/app/orders/api/"), models_file
+    assert not set(loaded) & set(SERVICE_ONLY), loaded

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from tests import tokens
 from tests.infra import cfn
 from tests.infra.tooling import run, tool
 from tests.support import stop_process
+from tests.unit.test_ui_imports import SERVICE_ONLY
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -143,9 +145,15 @@ def test_dockerignore_is_an_allowlist_of_what_the_images_copy() -> None:
                 for source in args.split()[:-1]:
                     sources.add(defaults["WHEELHOUSE"] if source == "${WHEELHOUSE}" else source)
     assert {"pyproject.toml", "src/orders", "src/ui", "containers/wheelhouse"} <= sources
-    assert sources <= allowed, sources - allowed
+
+    def within(source: str, entry: str) -> bool:
+        return source == entry or source.startswith(f"{entry}/")
+
+    # A COPY may name a file inside an allowed folder (the UI image takes parts of src/orders).
+    assert not {s for s in sources if not any(within(s, a) for a in allowed)}, sources
     # Only the wheelhouse of the CI cache; nothing else of .cache, no venv, no .git.
-    assert not allowed - sources - {".cache/wheelhouse"}, allowed - sources
+    unused = {a for a in allowed if not any(within(s, a) for s in sources)}
+    assert unused <= {".cache/wheelhouse"}, unused
 
 
 def test_api_cmd_is_exactly_the_granian_command() -> None:
@@ -223,3 +231,62 @@ def test_api_cmd_serves_health_against_moto(emulator_env: dict[str, str], tmp_pa
     finally:
         stop_process(proc)
         log.close()
+
+
+def image_tree(path: Path, root: Path) -> Path:
+    """The final stage's WORKDIR as its COPY instructions fill it from this checkout (the
+    `--from` copies, a build stage's venv, left out): what the image's Python imports from."""
+    steps = instructions(path)
+    final = max(i for i, (name, _) in enumerate(steps) if name == "FROM")
+    workdir = root
+    for name, args in steps[final:]:
+        if name == "WORKDIR":
+            workdir = root / args.lstrip("/")
+        if name != "COPY" or "--from" in args:
+            continue
+        *sources, dest = args.split()
+        target = workdir / dest
+        for source in (cfn.REPO / s for s in sources):
+            # Docker's COPY: a folder's contents into the destination; a file into a
+            # destination that ends in "/", else as the destination itself.
+            if source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
+                into = target / source.name if dest.endswith("/") else target
+                into.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, into)
+    return workdir
+
+
+# Each of our modules it loaded and where from; and every top-level package it loaded.
+LOADED = (
+    "import json, sys\n"
+    "import {module}\n"
+    "print(json.dumps({{'ours': {{n: m.__file__ for n, m in sys.modules.items()"
+    " if n.split('.')[0] in ('ui', 'orders', 'advisor')}},"
+    " 'all': sorted({{n.split('.')[0] for n in sys.modules}})}}))"
+)
+
+
+@pytest.mark.parametrize("module", ["ui.client", "ui.page"])
+def test_the_ui_image_holds_what_the_ui_imports(tmp_path: Path, module: str) -> None:
+    """`python -c "import ui.client"` in the UI image's /app as its COPY lines make it: our
+    modules all come from there (not from this checkout's src/), and ui.client loads none of
+    the service's runtime. ui.page is the whole UI: every view, the advisor."""
+    app = image_tree(CONTAINERS / "ui" / "Dockerfile", tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [sys.executable, "-c", LOADED.format(module=module)],
+        cwd=app,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = json.loads(proc.stdout.splitlines()[-1])
+    assert {"ui.client", "orders.api.models"} <= set(loaded["ours"])
+    strays = {n: f for n, f in loaded["ours"].items() if not Path(f).is_relative_to(app)}
+    assert not strays, strays
+    if module == "ui.client":
+        assert not set(loaded["all"]) & set(SERVICE_ONLY), loaded["all"]

@@ -4,6 +4,8 @@ the other stacks' outputs."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import re
 from typing import Any
@@ -154,17 +156,59 @@ def test_fewer_running_tasks_than_desired_alarms_and_silence_counts_as_down(
     ]
 
 
+def rendered_dashboard(template: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard's body as CloudWatch reads it (its variables' values, placeholders as 1)."""
+    (dashboard,) = cfn.by_type(template, "AWS::CloudWatch::Dashboard").values()
+    body, variables = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    for name, value in variables.items():
+        body = body.replace(f"${{{name}}}", value["Fn::Sub"])
+    rendered: dict[str, Any] = json.loads(re.sub(r"\$\{[^}]+\}", "1", body))
+    return rendered
+
+
+def dashboard_metrics(rendered: dict[str, Any]) -> set[tuple[str, str]]:
+    """(namespace, metric) of every row, "." and "..." (same as the row above) resolved."""
+    found: set[tuple[str, str]] = set()
+    for widget in rendered["widgets"]:
+        namespace = name = ""
+        for row in widget["properties"]["metrics"]:
+            if row[0] != "...":
+                namespace = namespace if row[0] == "." else row[0]
+                name = name if row[1] == "." else row[1]
+            found.add((namespace, name))
+    return found
+
+
+def emitted_metrics() -> set[str]:
+    """Every metric name src/orders passes to count() or milliseconds(), read from the code."""
+    names: set[str] = set()
+    for path in sorted((cfn.REPO / "src" / "orders").rglob("*.py")):
+        module = importlib.import_module(
+            ".".join(path.relative_to(cfn.REPO / "src").with_suffix("").parts)
+        )
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in {"count", "milliseconds"}
+                and node.args
+            ):
+                continue
+            arg = node.args[0]
+            if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name):
+                names.add(getattr(getattr(module, arg.value.id), arg.attr))
+            elif isinstance(arg, ast.Name):
+                names.add(getattr(module, arg.id))
+            else:
+                raise AssertionError(f"{path}:{node.lineno}: a metric name not read from a name")
+    return names
+
+
 @pytest.mark.parametrize("target", list(SCENARIOS))
 def test_dashboard_is_valid_json_with_the_platform_widget(
     deployed: dict[str, dict[str, dict[str, Any]]], target: str
 ) -> None:
-    (dashboard,) = cfn.by_type(
-        deployed[target]["ObservabilityStack"], "AWS::CloudWatch::Dashboard"
-    ).values()
-    body, variables = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
-    for name, value in variables.items():
-        body = body.replace(f"${{{name}}}", value["Fn::Sub"])
-    rendered = json.loads(re.sub(r"\$\{[^}]+\}", "1", body))
+    rendered = rendered_dashboard(deployed[target]["ObservabilityStack"])
     namespaces = {
         metric[0]
         for widget in rendered["widgets"]
@@ -186,6 +230,28 @@ def test_dashboard_is_valid_json_with_the_platform_widget(
         m for w in rendered["widgets"] for m in w["properties"]["metrics"] if "target" in m
     ]
     assert by_target, "no per-target widget"
+
+
+def test_every_metric_the_app_emits_is_on_the_dashboard(
+    deployed: dict[str, dict[str, dict[str, Any]]],
+) -> None:
+    emitted = emitted_metrics()
+    assert {"Requests", "Throttled", "ThrottleStoreFailures"} <= emitted, emitted
+    for target in SCENARIOS:
+        shown = dashboard_metrics(rendered_dashboard(deployed[target]["ObservabilityStack"]))
+        missing = {name for name in emitted if ("OrdersService", name) not in shown}
+        assert not missing, (target, missing)
+
+
+def test_a_failing_throttle_store_alarms(deployed: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """The per-caller limit fails open (requests let through): an operator must hear of it."""
+    for target in SCENARIOS:
+        metrics = alarm_metrics(deployed[target]["ObservabilityStack"])
+        (alarm,) = metrics[("OrdersService", "ThrottleStoreFailures")]
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": "orders"}]
+        assert alarm["Threshold"] == 0
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
 # ------------------------------------------------------------------ log groups per target

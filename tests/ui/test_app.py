@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from devstack.netports import free_port
+from ui.views import orders_list
 from ui.views.common import literal
 
 if TYPE_CHECKING:
@@ -126,6 +128,21 @@ def test_list_pages_with_the_api_cursor(ui: MakeApp, new_order: NewOrder) -> Non
 
     at.button(key="list_previous").click().run()
     assert list(at.dataframe[0].value["Order"]) == first_page
+
+
+def test_next_from_a_list_the_filters_replaced_stays_on_the_new_first_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Typed, then Next before the page redrew: the click's cursor is the old list's."""
+    old = orders_list.Query(status=None, customer=None, sort=None)
+    new = orders_list.Query(status=None, customer="acme", sort=None)
+    paging = {"query": new, "cursors": [None], "offset": 0}
+    monkeypatch.setattr(st, "session_state", {orders_list.PAGING: paging})
+
+    orders_list._next_page("cursor-of-the-old-list", old)
+    assert paging["cursors"] == [None]
+    orders_list._next_page("cursor-of-this-list", new)
+    assert paging["cursors"] == [None, "cursor-of-this-list"]
 
 
 def test_no_match_says_so(ui: MakeApp) -> None:

@@ -236,6 +236,8 @@ def test_1_back_to_the_list_keeps_filters_and_page(
     settle(page)
     page.get_by_label("Customer").fill(customer)
     page.get_by_label("Customer").press("Enter")
+    # The unfiltered list says "Page 1 · 10 orders" too: wait for the filtered one.
+    settle(page)
     expect(page.get_by_text("Page 1 · 10 orders")).to_be_visible()
     page.get_by_role("button", name="Next page").click()
     expect(page.get_by_text("Page 2 · 2 orders")).to_be_visible()

@@ -73,7 +73,7 @@ def test_status_change_sends_the_version_read() -> None:
     assert (request.method, request.url.path) == ("PUT", f"/api/orders/{'a' * 32}/status")
     assert json.loads(request.content) == {"status": "confirmed", "version": 1}
     assert order.version == 2
-    assert order.allowed_transitions == ("confirmed", "cancelled")
+    assert order.allowed_transitions == ["confirmed", "cancelled"]
 
 
 def test_cancel_posts_the_version() -> None:
@@ -163,11 +163,18 @@ def uploader(answer: httpx.Response) -> tuple[OrdersClient, list[httpx.Request]]
     return api, seen
 
 
-TARGET = UploadTarget(
-    attachment_id="x",
-    url="http://s3.test/bucket",
-    fields={"key": "orders/a/x/a.txt", "Content-Type": "text/plain", "policy": "p"},
-    max_bytes=10,
+TARGET = UploadTarget.model_validate(
+    {
+        "attachment_id": "x",
+        "key": "orders/a/x",
+        "filename": "a.txt",
+        "upload": {
+            "url": "http://s3.test/bucket",
+            "fields": {"key": "orders/a/x/a.txt", "Content-Type": "text/plain", "policy": "p"},
+        },
+        "expires_in": 300,
+        "max_bytes": 10,
+    }
 )
 
 
@@ -255,12 +262,16 @@ def test_the_list_passes_prefix_and_sort_and_reads_has_more() -> None:
     assert page.has_more is True
 
 
-def test_a_list_without_has_more_says_nothing_about_it() -> None:
+@pytest.mark.parametrize(("cursor", "more"), [(None, False), ("c2", True)])
+def test_a_list_without_has_more_has_more_when_it_has_a_cursor(
+    cursor: str | None, more: bool
+) -> None:
+    """An API from before `has_more` (a rolling deploy) said it by the cursor alone."""
     client, _ = client_answering(
-        lambda r: httpx.Response(200, json={"items": [], "next_cursor": None})
+        lambda r: httpx.Response(200, json={"items": [], "next_cursor": cursor})
     )
 
-    assert client.list_orders().has_more is None
+    assert client.list_orders().has_more is more
 
 
 def test_a_422_names_its_fields() -> None:
@@ -320,3 +331,35 @@ def test_a_future_http_date_retry_after_is_seconds_from_now() -> None:
 
     assert raised.value.retry_after is not None
     assert 110 <= raised.value.retry_after <= 121
+
+
+# -- issue 15: the API's own models read the answers ------------------------------------
+
+
+def test_an_answer_that_breaks_the_contract_is_an_api_error_naming_the_field() -> None:
+    broken = {key: value for key, value in ORDER.items() if key != "version"}
+    client, _ = client_answering(lambda r: httpx.Response(200, json=broken))
+
+    with pytest.raises(ApiError) as raised:
+        client.get_order("a" * 32)
+
+    assert (raised.value.status, raised.value.title) == (200, "Unexpected response")
+    assert raised.value.detail == "Order: version: Field required"
+
+
+def test_an_event_from_an_api_before_its_statuses_and_actor_is_read() -> None:
+    older = {
+        "id": "e1",
+        "detail_type": "OrderCreated",
+        "occurred_at": "2026-11-23T10:00:00+00:00",
+        "detail": {"order": ORDER},
+        "published_at": None,
+        "bus_event_id": None,
+    }
+    client, _ = client_answering(lambda r: httpx.Response(200, json={"items": [older]}))
+
+    [event] = client.events("a" * 32)
+
+    assert event.at == older["occurred_at"]
+    assert (event.from_status, event.to_status, event.actor) == (None, None, None)
+    assert not event.published

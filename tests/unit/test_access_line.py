@@ -47,12 +47,19 @@ STOCK_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}[+-]\d{4}$")
 
 @pytest.fixture
 def lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
-    """Powertools' handler keeps the stdout it started with; point it at a buffer."""
+    """Powertools' handler keeps the stdout it started with; point it at a buffer. The logger
+    starts from its own keys: tests before this one (a Lambda invocation, an app built) leave
+    theirs on the process-wide logger, as a long-lived process does."""
     monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    saved = dict(logger.get_current_keys())
+    logger.clear_state()
+    left_by_others = {k: v for k, v in saved.items() if k not in logger.get_current_keys()}
     stream = io.StringIO()
     old = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
     yield stream
     logger.registered_handler.setStream(old)  # type: ignore[attr-defined]
+    logger.clear_state()
+    logger.append_keys(**left_by_others)
 
 
 def read(stream: io.StringIO) -> list[dict[str, Any]]:

@@ -255,7 +255,7 @@ def _events(api: OrdersClient, order: Order) -> None:
         [
             {
                 "Change": _change(e),
-                "When": when(e.at or e.occurred_at),
+                "When": when(e.at),
                 "By": e.actor or "",
                 "On the bus": "published" if e.published_at else "pending",
                 "Event": e.detail_type,

@@ -84,8 +84,13 @@ def list_place() -> dict[str, str | None]:
     return place
 
 
-def _next_page(cursor: str) -> None:
-    st.session_state[PAGING]["cursors"].append(cursor)
+def _next_page(cursor: str, query: Query) -> None:
+    state = st.session_state[PAGING]
+    # A click can carry the button of a list the filters have already replaced (typed,
+    # then Next before the page redrew): its cursor belongs to the old query, so the new
+    # list stays on its first page instead of sending the API a cursor it must refuse.
+    if state["query"] == query:
+        state["cursors"].append(cursor)
 
 
 def _previous_page() -> None:
@@ -264,7 +269,7 @@ def _columns() -> dict[str, Any]:
 
 def _pager(page: OrderPage, state: dict[str, Any], stale: bool) -> None:
     number = len(state["cursors"]) + state["offset"]
-    more = page.has_more if page.has_more is not None else page.next_cursor is not None
+    more = page.has_more  # an older API's page has it from its cursor (ui.client.OrderPage)
     with st.container(
         horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"
     ):
@@ -284,7 +289,7 @@ def _pager(page: OrderPage, state: dict[str, Any], stale: bool) -> None:
             icon_position="right",
             disabled=stale or not more or page.next_cursor is None,
             on_click=_next_page,
-            args=(page.next_cursor,),
+            args=(page.next_cursor, state["query"]),
             key="list_next",
         )
     if stale:
