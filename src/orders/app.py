@@ -24,6 +24,8 @@ from orders.settings import SettingsError
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from orders.server_tracing import RequestTracing
+
 API_PREFIX = "/api"
 
 
@@ -42,24 +44,51 @@ def create_app(
     after every request (the Lambda handler's choice). Defaults to the setting.
     """
     if container is None:
-        try:
-            container = bootstrap()
-        except SettingsError as exc:
-            # One clear line, then fail the start: a task that cannot reach its data must not serve.
-            logger.error("cannot start", reason=str(exc))
-            raise
+        container = _bootstrap_or_fail()
+    settings = container.settings
     flush_seconds = (
-        container.settings.metrics_flush_seconds
-        if metrics_flush_seconds is None
-        else metrics_flush_seconds
+        settings.metrics_flush_seconds if metrics_flush_seconds is None else metrics_flush_seconds
     )
+    app = _fastapi(flush_seconds)
+    app.state.container = container
+    if settings.auth_disabled:
+        # Explicit opt-out only (tests and baselines not about auth); no template sets it.
+        logger.warning(
+            "authentication is disabled: every request acts as an operator",
+            setting="ORDERS_AUTH_DISABLED",
+        )
+    # Which target serves: a key on every log line and a metric dimension (observability).
+    set_target(settings.served_by)
+    _add_routes(app)
+    if trace_requests is None:
+        trace_requests = settings.tracing_enabled
+    _add_middleware(
+        app,
+        container,
+        tracing=_request_tracing() if trace_requests else None,
+        flush_seconds=flush_seconds,
+    )
+    _finish_openapi(app)
+    _drop_server_access_log()
+    return app
 
+
+def _bootstrap_or_fail() -> Container:
+    try:
+        return bootstrap()
+    except SettingsError as exc:
+        # One clear line, then fail the start: a task that cannot reach its data must not serve.
+        logger.error("cannot start", reason=str(exc))
+        raise
+
+
+def _fastapi(flush_seconds: float) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with periodic_metrics_flush(flush_seconds):
             yield
 
-    app = FastAPI(
+    return FastAPI(
         title="Orders service",
         version=__version__,
         description="Orders with a transactional outbox to EventBridge. Errors are RFC 9457.",
@@ -72,27 +101,30 @@ def create_app(
         # events) is read as JSON; any other type is a 415 (RequestBodyMiddleware).
         strict_content_type=False,
     )
-    app.state.container = container
-    if container.settings.auth_disabled:
-        # Explicit opt-out only (tests and baselines not about auth); no template sets it.
-        logger.warning(
-            "authentication is disabled: every request acts as an operator",
-            setting="ORDERS_AUTH_DISABLED",
-        )
-    # Which target serves: a key on every log line and a metric dimension (observability).
-    set_target(container.settings.served_by)
+
+
+def _add_routes(app: FastAPI) -> None:
     problems.install(app)
     # The meta routes (health is the load balancer's) are the app's own: see routes_meta.
     add_meta_routes(app.router, API_PREFIX)
     for router in (orders_router, attachments_router):
         app.include_router(router, prefix=API_PREFIX)
-    if trace_requests is None:
-        trace_requests = container.settings.tracing_enabled
-    tracing = None
-    if trace_requests:
-        from orders.server_tracing import RequestTracing
 
-        tracing = RequestTracing()
+
+def _request_tracing() -> RequestTracing:
+    # Imported only when requests are traced: an untraced app (Lambda) never loads it.
+    from orders.server_tracing import RequestTracing
+
+    return RequestTracing()
+
+
+def _add_middleware(
+    app: FastAPI,
+    container: Container,
+    *,
+    tracing: RequestTracing | None,
+    flush_seconds: float,
+) -> None:
     settings = container.settings
     # Middleware order (the last added runs first):
     #   ObservabilityMiddleware -> OriginCheckMiddleware -> RequestBodyMiddleware -> routes.
@@ -111,9 +143,6 @@ def create_app(
     app.add_middleware(
         ObservabilityMiddleware, tracing=tracing, flush_each_request=flush_seconds == 0
     )
-    _finish_openapi(app)
-    _drop_server_access_log()
-    return app
 
 
 def _drop_server_access_log() -> None:
