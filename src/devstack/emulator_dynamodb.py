@@ -258,22 +258,31 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
     one operation per item (a ValidationException), and a TransactionCanceledException
     with one reason per entry when a condition fails.
     """
-    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import TooManyTransactionsException
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    # First every check, writing nothing: a cancelled transaction leaves no trace.
+    planned = _check_all(self, transact_items)
+    _write_all(self, planned)
+
+
+_Planned = list[tuple[str, dict[str, Any], dict[str, Any]]]
+
+
+def _check_all(backend: Any, transact_items: list[dict[str, Any]]) -> _Planned:
+    """Each entry's (operation, request, key), or the cancellation with every entry's reason."""
     from moto.dynamodb.exceptions import (
         ConditionalCheckFailed,
         MockValidationException,
         MultipleTransactionsException,
-        TooManyTransactionsException,
         TransactionCanceledException,
         TransactWriteSingleOpException,
     )
 
-    if len(transact_items) > 100:
-        raise TooManyTransactionsException()
-    planned: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    planned: _Planned = []
     reasons: list[tuple[Any, Any, Any]] = []
     seen: set[tuple[str, str]] = set()
-    # First every check, writing nothing: a cancelled transaction leaves no trace.
     for entry in transact_items:
         if len(entry) > 1:
             raise TransactWriteSingleOpException
@@ -282,24 +291,17 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
         try:
             if op_type not in TRANSACTION_OPERATIONS:
                 raise ValueError("Unsupported transaction operation")
-            table = self.get_table(op["TableName"])
+            table = backend.get_table(op["TableName"])
             key = _key(table, op_type, op)
             target = (str(op["TableName"]), str(dict(sorted(key.items()))))
             if target in seen:
                 raise MultipleTransactionsException()
             seen.add(target)
-            current = self.get_item(op["TableName"], key)
-            condition = op.get("ConditionExpression")
-            if condition is not None:
-                check = get_filter_expression(
-                    condition,
-                    op.get("ExpressionAttributeNames"),
-                    op.get("ExpressionAttributeValues"),
-                )
-                if not check.expr(current):
-                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
-                        old_image = current.to_json()["Attributes"]
-                    raise ConditionalCheckFailed(item=old_image)
+            current = backend.get_item(op["TableName"], key)
+            if _condition_fails(op, current):
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                    old_image = current.to_json()["Attributes"]
+                raise ConditionalCheckFailed(item=old_image)
             planned.append((op_type, op, key))
             reasons.append((None, None, None))
         except MockValidationException:
@@ -310,13 +312,36 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
             reasons.append((type(exc).__name__, str(exc), None))
     if any(code is not None for code, _, _ in reasons):
         raise TransactionCanceledException(reasons)
-    # Then the writes; a write that still fails (an update expression moto refuses, an
-    # item too large) puts back what the earlier ones changed.
-    undo = _Undo(self)
+    return planned
+
+
+def _condition_fails(op: dict[str, Any], current: Any) -> bool:
+    from moto.dynamodb.comparisons import get_filter_expression
+
+    condition = op.get("ConditionExpression")
+    if condition is None:
+        return False
+    check = get_filter_expression(
+        condition,
+        op.get("ExpressionAttributeNames"),
+        op.get("ExpressionAttributeValues"),
+    )
+    return not check.expr(current)
+
+
+def _write_all(backend: Any, planned: _Planned) -> None:
+    """Apply the checked writes, all or none.
+
+    A write that still fails (an update expression moto refuses, an item too large)
+    puts back what the earlier ones changed.
+    """
+    from moto.dynamodb.exceptions import MockValidationException, TransactionCanceledException
+
+    undo = _Undo(backend)
     for index, (op_type, op, key) in enumerate(planned):
-        undo.remember(self.get_table(op["TableName"]), key)
+        undo.remember(backend.get_table(op["TableName"]), key)
         try:
-            _apply(self, op_type, op, key)
+            _apply(backend, op_type, op, key)
         except MockValidationException:
             undo.rollback()
             raise
