@@ -389,13 +389,31 @@ def outbox_batch(template: dict[str, Any]) -> dict[str, Any]:
     2. INSERT of its outbox item (published as OrderCreated),
     3. MODIFY of that outbox item when the publisher recorded the bus's receipt (ignored).
     """
+    event_image = _outbox_item()
+    published_image = {
+        **event_image,
+        "published_at": "2026-01-02T03:04:05.987654+00:00",
+        "bus_event_id": "3f0a9d1c-5b7e-4e2a-9c41-7d8e2b6f0a13",
+    }
+    changes: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
+        ("INSERT", _order_item(), None),
+        ("INSERT", event_image, None),
+        ("MODIFY", published_image, event_image),
+    ]
     base = template["Records"][0]
-    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE}/stream/2026-01-01T00:00:00.000"
-    pk = f"ORDER#{ORDER_ID}"
-    event_sk = f"EVENT#{CREATED_AT}#{EVENT_ID}"
+    return {
+        "Records": [
+            _stream_record(base, number, name, new, old)
+            for number, (name, new, old) in enumerate(changes, start=1)
+        ]
+    }
+
+
+def _order_item() -> dict[str, Any]:
+    """ORDER_ID's order item, as the table holds it."""
     order = _order_public()
-    order_image = {
-        "pk": pk,
+    return {
+        "pk": f"ORDER#{ORDER_ID}",
         "sk": "ORDER",
         "entity": "ORDER",
         "id": ORDER_ID,
@@ -412,9 +430,13 @@ def outbox_batch(template: dict[str, Any]) -> dict[str, Any]:
         "customer_key": f"acme-corp\x1f98232676954876544#{ORDER_ID}",
         "updated_key": f"{CREATED_AT}#{ORDER_ID}",
     }
-    event_image = {
-        "pk": pk,
-        "sk": event_sk,
+
+
+def _outbox_item() -> dict[str, Any]:
+    """The outbox item written with the order, before it is published."""
+    return {
+        "pk": f"ORDER#{ORDER_ID}",
+        "sk": f"EVENT#{CREATED_AT}#{EVENT_ID}",
         "entity": "EVENT",
         "event_id": EVENT_ID,
         "order_id": ORDER_ID,
@@ -422,39 +444,37 @@ def outbox_batch(template: dict[str, Any]) -> dict[str, Any]:
         "detail": _json(order_created_detail()),
         "occurred_at": CREATED_AT,
     }
-    published_image = {
-        **event_image,
-        "published_at": "2026-01-02T03:04:05.987654+00:00",
-        "bus_event_id": "3f0a9d1c-5b7e-4e2a-9c41-7d8e2b6f0a13",
+
+
+def _stream_record(
+    base: dict[str, Any],
+    number: int,
+    name: str,
+    new: dict[str, Any],
+    old: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The batch's record `number`: sam's record shape with this change's images."""
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE}/stream/2026-01-01T00:00:00.000"
+    record = copy.deepcopy(base)
+    image = {k: _ddb(v) for k, v in new.items()}
+    stream: dict[str, Any] = {
+        "ApproximateCreationDateTime": REQUEST_EPOCH_MS // 1000,
+        "Keys": {"pk": image["pk"], "sk": image["sk"]},
+        "NewImage": image,
+        "SequenceNumber": f"11110000000000000{number:011d}",
+        "SizeBytes": len(_json(image)),
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
     }
-    changes: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
-        ("INSERT", order_image, None),
-        ("INSERT", event_image, None),
-        ("MODIFY", published_image, event_image),
-    ]
-    records = []
-    for number, (name, new, old) in enumerate(changes, start=1):
-        record = copy.deepcopy(base)
-        image = {k: _ddb(v) for k, v in new.items()}
-        stream: dict[str, Any] = {
-            "ApproximateCreationDateTime": REQUEST_EPOCH_MS // 1000,
-            "Keys": {"pk": image["pk"], "sk": image["sk"]},
-            "NewImage": image,
-            "SequenceNumber": f"11110000000000000{number:011d}",
-            "SizeBytes": len(_json(image)),
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        }
-        if old is not None:
-            stream["OldImage"] = {k: _ddb(v) for k, v in old.items()}
-        record.update(
-            eventID=_digest("dynamodb", str(number))[:32],
-            eventName=name,
-            awsRegion=REGION,
-            dynamodb=stream,
-            eventSourceARN=arn,
-        )
-        records.append(record)
-    return {"Records": records}
+    if old is not None:
+        stream["OldImage"] = {k: _ddb(v) for k, v in old.items()}
+    record.update(
+        eventID=_digest("dynamodb", str(number))[:32],
+        eventName=name,
+        awsRegion=REGION,
+        dynamodb=stream,
+        eventSourceARN=arn,
+    )
+    return record
 
 
 def order_created_event() -> dict[str, Any]:
