@@ -331,6 +331,42 @@ def measure(quick: bool) -> list[Result]:
     return results
 
 
+# The health rows: (row name, figure, baseline figure, the ratio's target or None
+# where the ratio is only reported).
+HEALTH_RATIOS: tuple[tuple[str, str, str, float | None], ...] = (
+    (
+        "granian (the container's server) GET /api/health: ours / bare FastAPI hello",
+        "ours health",
+        "hello health",
+        0.8,
+    ),
+    (
+        "GET /api/health: our server (granian) / plain uvicorn (asyncio+h11)",
+        "ours health",
+        "h11 health",
+        1.6,
+    ),
+    (
+        "uvicorn (uvloop+httptools) GET /api/health: ours / bare FastAPI hello",
+        "uvicorn health",
+        "uvicorn hello health",
+        None,
+    ),
+    (
+        "GET /api/health, ours: granian / uvicorn (uvloop+httptools)",
+        "ours health",
+        "uvicorn health",
+        None,
+    ),
+    (
+        "GET /api/health, bare hello: granian / uvicorn (uvloop+httptools)",
+        "hello health",
+        "uvicorn hello health",
+        None,
+    ),
+)
+
+
 def rows(
     m: dict[str, float], version: str, where: str, *, plain_names: bool, samples: int
 ) -> list[Result]:
@@ -351,39 +387,7 @@ def rows(
                 samples=samples,
             )
         )
-    pairs = [
-        (
-            "granian (the container's server) GET /api/health: ours / bare FastAPI hello",
-            "ours health",
-            "hello health",
-            0.8,
-        ),
-        (
-            "GET /api/health: our server (granian) / plain uvicorn (asyncio+h11)",
-            "ours health",
-            "h11 health",
-            1.6,
-        ),
-        (
-            "uvicorn (uvloop+httptools) GET /api/health: ours / bare FastAPI hello",
-            "uvicorn health",
-            "uvicorn hello health",
-            None,
-        ),
-        (
-            "GET /api/health, ours: granian / uvicorn (uvloop+httptools)",
-            "ours health",
-            "uvicorn health",
-            None,
-        ),
-        (
-            "GET /api/health, bare hello: granian / uvicorn (uvloop+httptools)",
-            "hello health",
-            "uvicorn hello health",
-            None,
-        ),
-    ]
-    for name, value, baseline, target in pairs:
+    for name, value, baseline, target in HEALTH_RATIOS:
         out.append(
             Result(
                 name + tag,
