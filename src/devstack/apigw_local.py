@@ -112,40 +112,23 @@ def build_event(
     if route is None:
         return None
     route_key, path_parameters = route
-    joined = _joined(headers)
-    cookie = joined.pop("cookie", None)
-    # Added by API Gateway on the way in.
-    forwarded = joined.get("x-forwarded-for")
-    joined["x-forwarded-for"] = f"{forwarded},{source_ip}" if forwarded else source_ip
-    joined.setdefault("x-forwarded-port", str(port))
-    joined.setdefault("x-forwarded-proto", "http")
-    joined.setdefault("x-amzn-trace-id", trace_id(now))
-    host = joined.get("host", f"{LOOPBACK}:{port}")
-    moment = datetime.fromtimestamp(now, UTC)
+    joined, cookie = _forwarded_headers(headers, source_ip=source_ip, port=port, now=now)
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": raw_path,
         "rawQueryString": raw_query,
         "headers": joined,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "local",
-            "domainName": host,
-            "domainPrefix": host.split(".", 1)[0],
-            "http": {
-                "method": method,
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": joined.get("user-agent", ""),
-            },
-            "requestId": request_id,
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": moment.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now * 1000),
-        },
+        "requestContext": _request_context(
+            route_key=route_key,
+            method=method,
+            raw_path=raw_path,
+            headers=joined,
+            source_ip=source_ip,
+            port=port,
+            request_id=request_id,
+            now=now,
+        ),
         "isBase64Encoded": False,
     }
     if cookie:
@@ -160,6 +143,54 @@ def build_event(
         event["body"] = base64.b64encode(body).decode("ascii")
         event["isBase64Encoded"] = True
     return event
+
+
+def _forwarded_headers(
+    headers: Sequence[tuple[str, str]], *, source_ip: str, port: int, now: float
+) -> tuple[dict[str, str], str | None]:
+    """The headers as the function sees them, and the Cookie header (an event key of its own)."""
+    joined = _joined(headers)
+    cookie = joined.pop("cookie", None)
+    # Added by API Gateway on the way in.
+    forwarded = joined.get("x-forwarded-for")
+    joined["x-forwarded-for"] = f"{forwarded},{source_ip}" if forwarded else source_ip
+    joined.setdefault("x-forwarded-port", str(port))
+    joined.setdefault("x-forwarded-proto", "http")
+    joined.setdefault("x-amzn-trace-id", trace_id(now))
+    return joined, cookie
+
+
+def _request_context(
+    *,
+    route_key: str,
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    source_ip: str,
+    port: int,
+    request_id: str,
+    now: float,
+) -> dict[str, Any]:
+    host = headers.get("host", f"{LOOPBACK}:{port}")
+    moment = datetime.fromtimestamp(now, UTC)
+    return {
+        "accountId": "123456789012",
+        "apiId": "local",
+        "domainName": host,
+        "domainPrefix": host.split(".", 1)[0],
+        "http": {
+            "method": method,
+            "path": raw_path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": source_ip,
+            "userAgent": headers.get("user-agent", ""),
+        },
+        "requestId": request_id,
+        "routeKey": route_key,
+        "stage": "$default",
+        "time": moment.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(now * 1000),
+    }
 
 
 def to_http(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
