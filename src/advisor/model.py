@@ -118,6 +118,26 @@ def fargate_lines(
     share: float = 1.0,
 ) -> tuple[list[Line], list[str]]:
     """Task vCPU and GB hours, the ALB (hours and LCUs), NAT (hours, IPv4 and GB)."""
+    task_hours, lcu_hours, saturated_hours = _fargate_hours(profile, work, deploy, share)
+    requests = profile.requests_per_month * share
+    lines = [
+        *_task_lines(task_hours, deploy, prices),
+        *_alb_lines(lcu_hours, prices),
+        *_nat_lines(requests, work, deploy, prices),
+    ]
+    notes = []
+    if saturated_hours:
+        notes.append(
+            f"{saturated_hours} of {len(profile.hourly_rps)} hours need more than "
+            f"{deploy.fargate_max_tasks} tasks (ApiMaxCount): raise it or expect queueing"
+        )
+    return lines, notes
+
+
+def _fargate_hours(
+    profile: TrafficProfile, work: Workload, deploy: Deployment, share: float
+) -> tuple[float, float, int]:
+    """The month's task hours and LCU hours, and how many hours need more than the maximum tasks."""
     scale = profile.month_scale
     task_hours = 0.0
     lcu_hours = 0.0
@@ -127,15 +147,15 @@ def fargate_lines(
         task_hours += tasks * scale
         lcu_hours += _lcu(rps * share, work, deploy) * scale
         saturated_hours += saturated
+    return task_hours, lcu_hours, saturated_hours
+
+
+def _task_lines(task_hours: float, deploy: Deployment, prices: PriceSheet) -> list[Line]:
     vcpu_hours = task_hours * deploy.fargate_task_vcpu
     gb_hours = task_hours * deploy.fargate_task_gb
     vcpu_price = prices.fargate_vcpu_hour(deploy.arch)
     gb_price = prices.fargate_gb_hour(deploy.arch)
-    requests = profile.requests_per_month * share
-    # DynamoDB and S3 go through gateway endpoints (free); logs, events, KMS through NAT.
-    nat_gb = requests * (work.log_bytes + work.write_share * work.event_bytes) / GIB
-    nat_hours = deploy.nat_gateways * 730.0
-    lines = [
+    return [
         Line(
             f"Fargate vCPU ({deploy.arch})",
             vcpu_hours * vcpu_price,
@@ -146,6 +166,11 @@ def fargate_lines(
             gb_hours * gb_price,
             f"{task_hours:,.1f} task-h x {deploy.fargate_task_gb:g} GB x {_money(gb_price)}",
         ),
+    ]
+
+
+def _alb_lines(lcu_hours: float, prices: PriceSheet) -> list[Line]:
+    return [
         Line("ALB hours", 730.0 * prices.alb_hour, f"730 h x {_money(prices.alb_hour)}"),
         Line(
             "ALB LCUs",
@@ -153,6 +178,16 @@ def fargate_lines(
             f"{lcu_hours:,.2f} LCU-h (max of new/active connections, GB, rules per hour)"
             f" x {_money(prices.alb_lcu_hour)}",
         ),
+    ]
+
+
+def _nat_lines(
+    requests: float, work: Workload, deploy: Deployment, prices: PriceSheet
+) -> list[Line]:
+    # DynamoDB and S3 go through gateway endpoints (free); logs, events, KMS through NAT.
+    nat_gb = requests * (work.log_bytes + work.write_share * work.event_bytes) / GIB
+    nat_hours = deploy.nat_gateways * 730.0
+    return [
         Line(
             "NAT gateway hours + IPv4",
             nat_hours * (prices.nat_gateway_hour + prices.public_ipv4_hour),
@@ -166,13 +201,6 @@ def fargate_lines(
             f" {work.event_bytes} B events) = {nat_gb:.4f} GiB x {_money(prices.nat_gateway_gb)}",
         ),
     ]
-    notes = []
-    if saturated_hours:
-        notes.append(
-            f"{saturated_hours} of {len(profile.hourly_rps)} hours need more than "
-            f"{deploy.fargate_max_tasks} tasks (ApiMaxCount): raise it or expect queueing"
-        )
-    return lines, notes
 
 
 def shared_lines(profile: TrafficProfile, work: Workload, prices: PriceSheet) -> list[Line]:
