@@ -183,17 +183,9 @@ def _cold_init(quick: bool, version: str) -> list[Result]:
     art, note = artifact(version)
     paths = _site_packages(art)
     env = function_env()
-    traced_env = function_env(
-        ORDERS_TRACING_ENABLED="true",
-        LAMBDA_TASK_ROOT=str(art),
-        AWS_LAMBDA_FUNCTION_NAME="orders-api",
-        _X_AMZN_TRACE_ID="Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
-        AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000",
-        AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
-    )
+    traced = Variant("ours-traced", paths, HANDLER, _traced_env(art), version)
     ours, base = _ours_and_bare(version)
     nothing = Variant("pass", [], None, env, version)
-    traced = Variant("ours-traced", paths, HANDLER, traced_env, version)
     restored = Variant("restored", paths, HANDLER, env, version, restored=True)
     n = rounds(quick, 12)
     s = interleave([ours, base, nothing, traced, restored], n)
@@ -201,6 +193,25 @@ def _cold_init(quick: bool, version: str) -> list[Result]:
     wall = {k: median([x.wall_s for x in v]) for k, v in s.items()}
     where = f"artifact {art.relative_to(ROOT)}; GET /api/health (API Gateway v2 event)"
     note = f"{where}; {note}" if note else where
+    return _cold_init_rows(init, wall, note, version, n)
+
+
+def _traced_env(art: Path) -> dict[str, str]:
+    """The function's env with tracing on, inside an invocation, as deployed."""
+    return function_env(
+        ORDERS_TRACING_ENABLED="true",
+        LAMBDA_TASK_ROOT=str(art),
+        AWS_LAMBDA_FUNCTION_NAME="orders-api",
+        _X_AMZN_TRACE_ID="Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000",
+        AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
+    )
+
+
+def _cold_init_rows(
+    init: dict[str, float], wall: dict[str, float], note: str, version: str, n: int
+) -> list[Result]:
+    """The report's rows from the variants' median init and wall times."""
     tag = suffix(version)
     return [
         timed(
