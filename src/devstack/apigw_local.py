@@ -113,35 +113,35 @@ def build_event(
         return None
     route_key, path_parameters = route
     joined, cookie = _forwarded_headers(headers, source_ip=source_ip, port=port, now=now)
+    host = joined.get("host", f"{LOOPBACK}:{port}")
+    moment = datetime.fromtimestamp(now, UTC)
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": raw_path,
         "rawQueryString": raw_query,
         "headers": joined,
-        "requestContext": _request_context(
-            route_key=route_key,
-            method=method,
-            raw_path=raw_path,
-            headers=joined,
-            source_ip=source_ip,
-            port=port,
-            request_id=request_id,
-            now=now,
-        ),
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": host,
+            "domainPrefix": host.split(".", 1)[0],
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": joined.get("user-agent", ""),
+            },
+            "requestId": request_id,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": moment.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now * 1000),
+        },
         "isBase64Encoded": False,
     }
-    if cookie:
-        event["cookies"] = [c.strip() for c in cookie.split(";") if c.strip()]
-    query = _query_parameters(raw_query)
-    if query:
-        event["queryStringParameters"] = query
-    if path_parameters:
-        event["pathParameters"] = path_parameters
-    if body:
-        # Always base64: Mangum decodes either form, and bytes pass unchanged.
-        event["body"] = base64.b64encode(body).decode("ascii")
-        event["isBase64Encoded"] = True
+    _add_optional_keys(event, cookie, raw_query, path_parameters, body)
     return event
 
 
@@ -160,37 +160,25 @@ def _forwarded_headers(
     return joined, cookie
 
 
-def _request_context(
-    *,
-    route_key: str,
-    method: str,
-    raw_path: str,
-    headers: dict[str, str],
-    source_ip: str,
-    port: int,
-    request_id: str,
-    now: float,
-) -> dict[str, Any]:
-    host = headers.get("host", f"{LOOPBACK}:{port}")
-    moment = datetime.fromtimestamp(now, UTC)
-    return {
-        "accountId": "123456789012",
-        "apiId": "local",
-        "domainName": host,
-        "domainPrefix": host.split(".", 1)[0],
-        "http": {
-            "method": method,
-            "path": raw_path,
-            "protocol": "HTTP/1.1",
-            "sourceIp": source_ip,
-            "userAgent": headers.get("user-agent", ""),
-        },
-        "requestId": request_id,
-        "routeKey": route_key,
-        "stage": "$default",
-        "time": moment.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-        "timeEpoch": int(now * 1000),
-    }
+def _add_optional_keys(
+    event: dict[str, Any],
+    cookie: str | None,
+    raw_query: str,
+    path_parameters: dict[str, str] | None,
+    body: bytes,
+) -> None:
+    """The keys API Gateway sets only when present: cookies, query, path parameters, body."""
+    if cookie:
+        event["cookies"] = [c.strip() for c in cookie.split(";") if c.strip()]
+    query = _query_parameters(raw_query)
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body:
+        # Always base64: Mangum decodes either form, and bytes pass unchanged.
+        event["body"] = base64.b64encode(body).decode("ascii")
+        event["isBase64Encoded"] = True
 
 
 def to_http(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
