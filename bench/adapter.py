@@ -16,10 +16,15 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.common import EVENTS, Result, emit, median, rounds
 from devstack.invoke import InvocationContext
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # Requests per round: moto in-process makes a GetItem cost ~10 ms, health ~1 ms.
 PER_ROUND = {"GET /api/orders/{id}": 25, "GET /api/health": 250}
@@ -107,39 +112,46 @@ def measure(quick: bool) -> list[Result]:
         results = []
         for label, event in cases.items():
             k = PER_ROUND_QUICK if quick else PER_ROUND[label]
-            raw = raw_caller(app, asgi_scope(event))
-
-            context = InvocationContext(function_name="orders-api")
-
-            def via_mangum(
-                event: dict[str, Any] = event, context: InvocationContext = context
-            ) -> int:
-                return int(lambda_handler.handler(event, context)["statusCode"])  # type: ignore[arg-type]
-
-            assert via_mangum() == 200, label
-            assert raw() == 200, label
-            for _ in range(k):  # warm both paths
-                via_mangum()
-                raw()
-            mangum_s: list[float] = []
-            raw_s: list[float] = []
-            for i in range(n):
-                pair = [(mangum_s, via_mangum), (raw_s, raw)]
-                for sink, call in pair if i % 2 == 0 else pair[::-1]:
-                    sink.append(per_request(call, k))
-            results.append(
-                Result(
-                    f"warm {label}: Mangum handler / raw ASGI",
-                    median(mangum_s),
-                    median(raw_s),
-                    1.3,
-                    "<=",
-                    unit="s/request",
-                    note=f"in-process, moto in-process; {k} requests x {n} rounds",
-                    samples=n,
-                )
-            )
+            results.append(_mangum_over_raw(label, event, app, lambda_handler.handler, k, n))
         return results
+
+
+def _mangum_over_raw(
+    label: str,
+    event: dict[str, Any],
+    app: Any,
+    handler: Callable[[dict[str, Any], LambdaContext], dict[str, Any]],
+    k: int,
+    n: int,
+) -> Result:
+    """One request's row: n rounds of k calls each way, the order alternating by round."""
+    raw = raw_caller(app, asgi_scope(event))
+    context = InvocationContext(function_name="orders-api")
+
+    def via_mangum() -> int:
+        return int(handler(event, context)["statusCode"])  # type: ignore[arg-type]
+
+    assert via_mangum() == 200, label
+    assert raw() == 200, label
+    for _ in range(k):  # warm both paths
+        via_mangum()
+        raw()
+    mangum_s: list[float] = []
+    raw_s: list[float] = []
+    for i in range(n):
+        pair = [(mangum_s, via_mangum), (raw_s, raw)]
+        for sink, call in pair if i % 2 == 0 else pair[::-1]:
+            sink.append(per_request(call, k))
+    return Result(
+        f"warm {label}: Mangum handler / raw ASGI",
+        median(mangum_s),
+        median(raw_s),
+        1.3,
+        "<=",
+        unit="s/request",
+        note=f"in-process, moto in-process; {k} requests x {n} rounds",
+        samples=n,
+    )
 
 
 def main() -> None:
