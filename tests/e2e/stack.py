@@ -157,28 +157,9 @@ def start(state_dir: Path, *args: str, env: dict[str, str] | None = None) -> Dev
         text=True,
         bufsize=1,
     )
-    lines: queue.Queue[str | None] = queue.Queue()
+    lines = _stdout_lines(process)
     output: list[str] = []
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = started + START_TIMEOUT_SECONDS
-    while True:
-        try:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-        except queue.Empty:
-            process.kill()
-            raise AssertionError("no ready line in time:\n" + "".join(output)) from None
-        if line is None:
-            raise AssertionError(f"devstack exited {process.wait()}:\n" + "".join(output))
-        output.append(line)
-        if line.startswith("ready in"):
-            break
+    _wait_for_ready(process, lines, output, deadline=started + START_TIMEOUT_SECONDS)
     # Read as make invoke/seed/token read it (devstack.state): one definition of the file.
     ready = state.read(state_dir)
     assert ready is not None, "ready, but no state.json:\n" + "".join(output)
@@ -192,6 +173,41 @@ def start(state_dir: Path, *args: str, env: dict[str, str] | None = None) -> Dev
         output=output,
         startup_seconds=time.monotonic() - started,
     )
+
+
+def _stdout_lines(process: subprocess.Popen[str]) -> queue.Queue[str | None]:
+    """The runner's output line by line, then None; read on a thread so a wait can time out."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _wait_for_ready(
+    process: subprocess.Popen[str],
+    lines: queue.Queue[str | None],
+    output: list[str],
+    *,
+    deadline: float,
+) -> None:
+    """Collect output up to the ready line; fail with all of it if the runner exits or is late."""
+    while True:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            process.kill()
+            raise AssertionError("no ready line in time:\n" + "".join(output)) from None
+        if line is None:
+            raise AssertionError(f"devstack exited {process.wait()}:\n" + "".join(output))
+        output.append(line)
+        if line.startswith("ready in"):
+            return
 
 
 def _drain(lines: queue.Queue[str | None], output: list[str]) -> None:
