@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from devstack.netports import free_port
+from ui.schema import Schema
 from ui.views import orders_list
 from ui.views.common import literal
 
@@ -441,27 +443,52 @@ def test_the_api_going_away_mid_session_is_said_plainly(
     assert "Reconnecting" in at.warning[0].value
 
 
-# -- issue 16 items 7 and 10 against this branch's API ----------------------------------
+# -- issue 16 items 7 and 10 --------------------------------------------------------------
 
 
-def test_without_prefix_search_or_sort_in_the_api_the_list_degrades_quietly(
+def test_the_list_offers_the_search_and_sort_the_api_declares(
     ui: MakeApp, new_order: NewOrder, api: httpx.Client
 ) -> None:
-    """Item 7 needs the ui-api branch; until its API offers them, no dead controls."""
+    """Item 7: prefix search and sort, shown because the API's OpenAPI document has them."""
     params = {
         p["name"]
         for p in api.get("/openapi.json").json()["paths"]["/api/orders"]["get"]["parameters"]
     }
-    customer = unique("degrade")
+    assert {"sort", "customer_prefix"} <= params
+    customer = unique("search")
     new_order(customer=customer)
     at = ui().run()
-    at.text_input(key="customer").input(customer).run()
+    at.text_input(key="customer").input(customer[:-2]).run()
 
-    if "sort" not in params:
+    assert at.text_input(key="customer").label == "Customer starts with"
+    assert [c.label for c in at.segmented_control] == ["Sort"]
+    assert list(at.dataframe[0].value["Customer"]) == [customer]
+
+
+def test_without_prefix_search_or_sort_in_the_api_the_list_degrades_quietly(
+    ui: MakeApp, new_order: NewOrder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 7 against an API whose document lacks them (an older one): no dead controls."""
+    real = Schema.from_openapi.__func__  # type: ignore[attr-defined]
+
+    def older_api(cls: type[Schema], document: dict[str, Any]) -> Schema:
+        schema: Schema = real(cls, document)
+        return replace(schema, list_params=schema.list_params - {"sort", "customer_prefix"})
+
+    monkeypatch.setattr(Schema, "from_openapi", classmethod(older_api))
+    st.cache_data.clear()  # the app caches the schema it read (ui.page)
+    try:
+        customer = unique("degrade")
+        new_order(customer=customer)
+        at = ui().run()
+        at.text_input(key="customer").input(customer).run()
+
         assert not at.segmented_control
-    if "customer_prefix" not in params:
         assert at.text_input(key="customer").label == "Customer"
-    assert "last page" in texts(at)
+        assert list(at.dataframe[0].value["Customer"]) == [customer]
+        assert "last page" in texts(at)
+    finally:
+        st.cache_data.clear()
 
 
 def test_the_list_shows_status_badges_and_one_way_to_open(ui: MakeApp, new_order: NewOrder) -> None:
