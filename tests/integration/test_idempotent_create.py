@@ -10,6 +10,7 @@ from botocore.exceptions import ReadTimeoutError
 from orders.domain.model import order_id_for, request_fingerprint
 from orders.service import NewOrder
 from tests import tokens
+from tests.logs import captured_logs
 from tests.support import TABLE
 
 if TYPE_CHECKING:
@@ -177,12 +178,9 @@ def test_an_idempotency_store_failure_is_503_and_logged_with_its_cause(
     app: FastAPI, client: TestClient
 ) -> None:
     """Powertools wraps the SDK's error, so the adapter itself must log it."""
-    import io
     import json
 
     from botocore.exceptions import EndpointConnectionError
-
-    from orders.observability import logger
 
     def down(**_: object) -> None:
         raise EndpointConnectionError(endpoint_url="http://dynamodb")
@@ -190,12 +188,8 @@ def test_an_idempotency_store_failure_is_503_and_logged_with_its_cause(
     app.state.container.clients.dynamodb.meta.events.register_first(
         "before-send.dynamodb.PutItem", down
     )
-    stream = io.StringIO()
-    old = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
-    try:
+    with captured_logs() as stream:
         response = client.post("/api/orders", json=BODY, headers={"Idempotency-Key": "store-down"})
-    finally:
-        logger.registered_handler.setStream(old)  # type: ignore[attr-defined]
     assert response.status_code == 503
     assert response.json()["type"] == "urn:orders:problem:dependency-unavailable"
     records = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]

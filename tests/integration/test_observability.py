@@ -16,8 +16,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from orders.observability import flush_metrics, logger
+from orders.observability import flush_metrics
 from tests import tokens
+from tests.logs import captured_logs
 
 # An operator may do everything these tests do (tests/tokens.py).
 AUTH = tokens.bearer("operator")
@@ -40,10 +41,8 @@ def per_request_app(aws: dict[str, str]) -> FastAPI:
 @pytest.fixture(autouse=True)
 def log_stream() -> Iterator[io.StringIO]:
     """Powertools' handler keeps the stdout it started with; point it at a buffer."""
-    stream = io.StringIO()
-    old = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
-    yield stream
-    logger.registered_handler.setStream(old)  # type: ignore[attr-defined]
+    with captured_logs() as stream:
+        yield stream
 
 
 def emitted(

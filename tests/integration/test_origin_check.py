@@ -16,6 +16,7 @@ from devstack.invoke import InvocationContext
 from tests import tokens
 from tests.contract.replay import EVENTS_DIR, load_event
 from tests.env import set_env
+from tests.logs import captured_logs
 from tests.support import REGION
 
 # An operator may do everything these tests do (tests/tokens.py).
@@ -124,21 +125,18 @@ def test_logs_and_metrics_name_the_target_that_served(
     target: str,
 ) -> None:
     """During a move both targets serve: each request's log line and metrics say which."""
-    import io
 
     from orders.observability import flush_metrics, logger
 
     flush_metrics()
     if function_name:
         monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", function_name)
-    stream = io.StringIO()
-    old = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
     try:
-        client = TestClient(build_app(monkeypatch), headers=AUTH)
-        capsys.readouterr()
-        assert client.get("/api/orders").status_code == 200
+        with captured_logs() as stream:
+            client = TestClient(build_app(monkeypatch), headers=AUTH)
+            capsys.readouterr()
+            assert client.get("/api/orders").status_code == 200
     finally:
-        logger.registered_handler.setStream(old)  # type: ignore[attr-defined]
         logger.remove_keys(["target"])
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("message") == "request"]

@@ -27,6 +27,7 @@ from orders.observability import (
     logger,
     request_keys,
 )
+from tests.logs import captured_logs
 
 # What one request's access line carries: nothing more, nothing less (sampling_rate and
 # xray_trace_id are empty here and dropped, as Powertools drops them).
@@ -54,10 +55,8 @@ def lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     saved = dict(logger.get_current_keys())
     logger.clear_state()
     left_by_others = {k: v for k, v in saved.items() if k not in logger.get_current_keys()}
-    stream = io.StringIO()
-    old = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
-    yield stream
-    logger.registered_handler.setStream(old)  # type: ignore[attr-defined]
+    with captured_logs() as stream:
+        yield stream
     logger.clear_state()
     logger.append_keys(**left_by_others)
 

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from orders.api.models import Health
 from orders.api.routes_meta import HEALTHY
 from orders.app import API_PREFIX, create_app
-from orders.observability import logger
 from tests.fakes import Fakes
+from tests.logs import captured_logs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -57,10 +57,8 @@ def app(fakes: Fakes) -> FastAPI:
 
 @pytest.fixture
 def lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    old = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
-    yield stream
-    logger.registered_handler.setStream(old)  # type: ignore[attr-defined]
+    with captured_logs() as stream:
+        yield stream
 
 
 def test_the_health_operation_in_the_document_is_unchanged(app: FastAPI) -> None:
