@@ -18,7 +18,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from bench.common import EVENTS, Result, emit, median, rounds
+from bench.common import EVENTS, Result, emit, in_process_service, median, rounds
 from devstack.invoke import InvocationContext
 
 if TYPE_CHECKING:
@@ -85,15 +85,7 @@ def per_request(call: Any, k: int) -> float:
 
 
 def measure(quick: bool) -> list[Result]:
-    import boto3
-    from moto import mock_aws
-
-    from devstack.moto_plane import create_data_plane, service_env
-
-    with mock_aws():
-        plane = create_data_plane(boto3.session.Session())
-        os.environ.update(service_env(plane["kms_key_id"]))
-        os.environ.pop("ORDERS_TRACING_ENABLED", None)
+    with in_process_service():
         from orders import lambda_handler
         from orders.app import create_app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -11,9 +12,12 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from devstack.envs import FAKE_CREDENTIALS, POWERTOOLS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -164,3 +168,19 @@ def load(line: str) -> list[Result]:
         )
         out.append(result)
     return out
+
+
+@contextlib.contextmanager
+def in_process_service() -> Iterator[dict[str, str]]:
+    """moto in-process with the data plane, and this process's environment set as the
+    service's (tracing off): for the in-process steps, which build the app themselves."""
+    import boto3
+    from moto import mock_aws
+
+    from devstack.moto_plane import create_data_plane, service_env
+
+    with mock_aws():
+        plane = create_data_plane(boto3.session.Session())
+        os.environ.update(service_env(plane["kms_key_id"]))
+        os.environ.pop("ORDERS_TRACING_ENABLED", None)
+        yield plane

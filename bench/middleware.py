@@ -19,7 +19,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from bench.common import Result, median, rounds
+from bench.common import Result, in_process_service, median, rounds
 from bench.processes import step_main
 
 if TYPE_CHECKING:
@@ -93,21 +93,13 @@ def apps() -> dict[str, Any]:
 
 
 def measure(quick: bool) -> list[Result]:
-    import boto3
-    from moto import mock_aws
-
-    from devstack.moto_plane import create_data_plane, service_env
-
     n = rounds(quick, 15)
     batch = 50 if quick else BATCH
     with (
-        mock_aws(),
+        in_process_service(),
         open(os.devnull, "w") as sink,
         contextlib.redirect_stdout(sink),  # EMF documents (print) and nothing else
     ):
-        plane = create_data_plane(boto3.session.Session())
-        os.environ.update(service_env(plane["kms_key_id"]))
-        os.environ.pop("ORDERS_TRACING_ENABLED", None)
         os.environ["ORDERS_RATE_LIMIT_PER_MINUTE"] = "0"
         from orders.observability import logger
 

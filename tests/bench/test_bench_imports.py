@@ -36,11 +36,14 @@ def test_no_import_of_the_tests(package: str) -> None:
 
 def test_bench_and_tests_share_the_one_data_plane() -> None:
     """What bench needed from tests.support lives in devstack.moto_plane; both use that copy."""
-    from bench import adapter, throughput
+    from bench import adapter, common, middleware, throughput
     from devstack import moto_plane as dataplane
     from tests import support
 
     assert support.create_data_plane is dataplane.create_data_plane
     assert support.service_env is dataplane.service_env
-    for module in (adapter, throughput):
+    # common.in_process_service for the in-process steps; throughput's server plane itself.
+    for module in (common, throughput):
         assert "devstack.moto_plane" in imported_modules(Path(module.__file__ or ""))
+    for module in (adapter, middleware):
+        assert module.in_process_service is common.in_process_service
