@@ -52,14 +52,19 @@ def _money(value: float) -> str:
     return f"${value:,.6g}"
 
 
-def lambda_lines(
-    profile: TrafficProfile,
-    work: Workload,
-    deploy: Deployment,
-    prices: PriceSheet,
-    share: float = 1.0,
-) -> list[Line]:
+@dataclass(frozen=True)
+class Inputs:
+    """What one estimate is computed from: traffic, work per request, settings and prices."""
+
+    profile: TrafficProfile
+    work: Workload
+    deploy: Deployment
+    prices: PriceSheet
+
+
+def lambda_lines(inputs: Inputs, share: float = 1.0) -> list[Line]:
     """Lambda requests and GB-seconds, the HTTP API's requests, the platform's log lines."""
+    profile, work, deploy, prices = inputs.profile, inputs.work, inputs.deploy, inputs.prices
     requests = profile.requests_per_month * share
     millions = requests / 1e6
     gb_seconds = requests * work.duration_ms / 1000 * deploy.lambda_memory_mb / 1024
@@ -110,14 +115,9 @@ def _lcu(rps: float, work: Workload, deploy: Deployment) -> float:
     return max(new_per_second / 25, active / 3000, gb_per_hour / 1.0, rule_evaluations / 1000)
 
 
-def fargate_lines(
-    profile: TrafficProfile,
-    work: Workload,
-    deploy: Deployment,
-    prices: PriceSheet,
-    share: float = 1.0,
-) -> tuple[list[Line], list[str]]:
+def fargate_lines(inputs: Inputs, share: float = 1.0) -> tuple[list[Line], list[str]]:
     """Task vCPU and GB hours, the ALB (hours and LCUs), NAT (hours, IPv4 and GB)."""
+    profile, work, deploy, prices = inputs.profile, inputs.work, inputs.deploy, inputs.prices
     task_hours, lcu_hours, saturated_hours = _fargate_hours(profile, work, deploy, share)
     requests = profile.requests_per_month * share
     lines = [
@@ -259,17 +259,18 @@ def estimate(
     fargate_weight: int = 50,
 ) -> Estimate:
     """One target's month. `both` runs everything of each target; Fargate serves its weight."""
+    inputs = Inputs(profile, work, deploy, prices)
     lines: list[Line] = []
     notes: list[str] = []
     if target == "lambda":
-        lines += lambda_lines(profile, work, deploy, prices)
+        lines += lambda_lines(inputs)
     elif target == "fargate":
-        fargate, notes = fargate_lines(profile, work, deploy, prices)
+        fargate, notes = fargate_lines(inputs)
         lines += fargate
     else:
         share = fargate_weight / 100
-        lines += lambda_lines(profile, work, deploy, prices, share=1 - share)
-        fargate, notes = fargate_lines(profile, work, deploy, prices, share=share)
+        lines += lambda_lines(inputs, share=1 - share)
+        fargate, notes = fargate_lines(inputs, share=share)
         lines += fargate
     lines += shared_lines(profile, work, prices)
     weight = fargate_weight if target == "both" else (100 if target == "fargate" else 0)

@@ -69,33 +69,31 @@ def load_snapshot(path: Path = SNAPSHOT) -> PriceSheet:
     return PriceSheet.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-# What each field is in the Price List API: (service code, usage type without the region
-# prefix, unit multiplier turning the listed unit price into the field's unit).
-_USAGE: dict[str, tuple[str, str, float]] = {
-    "lambda_request_per_million": ("AWSLambda", "Request", 1e6),
-    "lambda_gb_second_x86": ("AWSLambda", "Lambda-GB-Second", 1.0),
-    "lambda_gb_second_arm": ("AWSLambda", "Lambda-GB-Second-ARM", 1.0),
-    "http_api_request_per_million": ("AmazonApiGateway", "ApiGatewayHttpRequest", 1e6),
-    "fargate_vcpu_hour_x86": ("AmazonECS", "Fargate-vCPU-Hours:perCPU", 1.0),
-    "fargate_gb_hour_x86": ("AmazonECS", "Fargate-GB-Hours", 1.0),
-    "fargate_vcpu_hour_arm": ("AmazonECS", "Fargate-ARM-vCPU-Hours:perCPU", 1.0),
-    "fargate_gb_hour_arm": ("AmazonECS", "Fargate-ARM-GB-Hours", 1.0),
-    "alb_hour": ("AWSELB", "LoadBalancerUsage", 1.0),
-    "alb_lcu_hour": ("AWSELB", "LCUUsage", 1.0),
-    "nat_gateway_hour": ("AmazonEC2", "NatGateway-Hours", 1.0),
-    "nat_gateway_gb": ("AmazonEC2", "NatGateway-Bytes", 1.0),
-}
+PRICE_LIST = Path(__file__).with_name("price_list.json")
 
-# Usage types carry a region prefix everywhere but us-east-1 ("USW2-Request").
-_REGION_PREFIX = {
-    "us-east-1": "",
-    "us-east-2": "USE2-",
-    "us-west-2": "USW2-",
-    "eu-west-1": "EU-",
-    "eu-central-1": "EUC1-",
-    "ap-southeast-2": "APS2-",
-    "ap-northeast-1": "APN1-",
-}
+
+class Usage(BaseModel):
+    """Where one PriceSheet field is in the Price List API: its service code, its usage type
+    without the region prefix, and the multiplier from the listed unit to the field's unit."""
+
+    service: str
+    usage_type: str
+    multiplier: float = Field(gt=0)
+
+
+class PriceListMap(BaseModel):
+    """AWS's names for what the sheet holds: data that changes when AWS renames a usage type,
+    kept in price_list.json beside the snapshot. Usage types carry a region prefix everywhere
+    but us-east-1 ("USW2-Request")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    usage: dict[str, Usage]
+    region_prefix: dict[str, str]
+
+
+def load_price_list(path: Path = PRICE_LIST) -> PriceListMap:
+    return PriceListMap.model_validate_json(path.read_text(encoding="utf-8"))
 
 
 def unit_price(price_list_item: str) -> float:
@@ -116,20 +114,21 @@ def fetch_live(region: str, pricing: Any, base: PriceSheet | None = None) -> Pri
     `source` says which were fetched.
     """
     base = base or load_snapshot()
-    prefix = _REGION_PREFIX.get(region)
+    price_list = load_price_list()
+    prefix = price_list.region_prefix.get(region)
     if prefix is None:
         raise ValueError(
-            f"no usage-type prefix known for region {region}; add it to _REGION_PREFIX"
+            f"no usage-type prefix known for region {region}; add it to {PRICE_LIST.name}"
         )
     fetched: dict[str, float] = {}
-    for field, (service, usage, multiplier) in _USAGE.items():
-        items = _products(pricing, service, prefix + usage)
+    for field, usage in price_list.usage.items():
+        items = _products(pricing, usage.service, prefix + usage.usage_type)
         prices = [unit_price(item) for item in items]
         if prices:
             # Tiered prices list the first tier first; the first tier is what a service of
             # this size pays.
-            fetched[field] = max(prices) * multiplier
-    missing = sorted(set(_USAGE) - set(fetched))
+            fetched[field] = max(prices) * usage.multiplier
+    missing = sorted(set(price_list.usage) - set(fetched))
     if missing:
         log.warning("price list gave nothing for %s; keeping the snapshot's values", missing)
     source = f"AWS Price List API, {datetime.now(UTC):%Y-%m-%d}: {len(fetched)} fields fetched" + (

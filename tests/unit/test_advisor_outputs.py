@@ -11,7 +11,7 @@ import pytest
 
 from advisor import cli
 from advisor.plot import HEIGHT_PX, WIDTH_PX, curves, write_html, write_png
-from advisor.prices import fetch_live, load_snapshot, unit_price
+from advisor.prices import PriceSheet, fetch_live, load_price_list, load_snapshot, unit_price
 from advisor.profile import Deployment, TrafficProfile, Workload
 
 
@@ -68,6 +68,16 @@ def test_live_prices_replace_what_the_api_lists_and_say_what_was_kept() -> None:
     assert ("AWSLambda", "USW2-Request") in pricing.asked
     with pytest.raises(ValueError, match="prefix"):
         fetch_live("xx-nowhere-1", pricing)
+
+
+def test_the_price_list_map_names_only_price_sheet_fields() -> None:
+    # A misspelt field in price_list.json would be fetched and then dropped by the sheet's
+    # model_copy without a word; the map is data, so this is its type check.
+    price_list = load_price_list()
+    prices = {name for name, f in PriceSheet.model_fields.items() if f.annotation is float}
+    assert set(price_list.usage) <= prices
+    assert len(price_list.usage) >= 12
+    assert price_list.region_prefix["us-east-1"] == ""
 
 
 def test_cli_prints_a_table_json_and_explanations(capsys: pytest.CaptureFixture[str]) -> None:
