@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from orders.api.auth import AUTHENTICATED
 from orders.api.conditions import (
-    Precondition,
     PreconditionFailed,
     etag,
     none_match,
@@ -26,7 +25,6 @@ from orders.api.responses import COMMON, problem_responses
 from orders.api.throttle import throttle
 from orders.domain.errors import VersionConflict
 from orders.domain.model import Order, OrderQuery, OrderSort, OrderStatus
-from orders.service import CallerOrders
 
 # Authenticated, then throttled per caller (orders.api.throttle): a 429 with Retry-After.
 router = APIRouter(
@@ -78,15 +76,36 @@ def _with_etag(response: Response, order: Order) -> OrderPublic:
     return public(order)
 
 
-def _change(
-    service: CallerOrders, order_id: str, target: OrderStatus, condition: Precondition
-) -> Order:
-    try:
-        return service.change_status(order_id, target, expected_version=condition.version)
-    except VersionConflict as exc:
-        if condition.from_header:
-            raise PreconditionFailed(order_id, exc.expected, exc.actual) from None
-        raise
+class StatusChange:
+    """A status change of the order in the path, as both change routes make it.
+
+    The precondition is If-Match, else the body's version, else none (the change applies
+    atomically to the current version); a lost race against If-Match is a 412, against the
+    body's version a 409. The response carries the changed order's ETag.
+    """
+
+    def __init__(
+        self, order_id: OrderId, response: Response, service: OrdersDep, if_match: IfMatch = None
+    ) -> None:
+        self._order_id = order_id
+        self._response = response
+        self._service = service
+        self._if_match = if_match
+
+    def to(self, target: OrderStatus, version: int | None) -> OrderPublic:
+        condition = precondition(self._if_match, version)
+        try:
+            order = self._service.change_status(
+                self._order_id, target, expected_version=condition.version
+            )
+        except VersionConflict as exc:
+            if condition.from_header:
+                raise PreconditionFailed(self._order_id, exc.expected, exc.actual) from None
+            raise
+        return _with_etag(self._response, order)
+
+
+ChangeDep = Annotated[StatusChange, Depends()]
 
 
 @router.post(
@@ -194,15 +213,8 @@ def get_order(
     responses=problem_responses(404, 409, 412),
     summary="Move an order to another status (optional optimistic locking)",
 )
-def update_status(
-    order_id: OrderId,
-    body: StatusUpdate,
-    response: Response,
-    service: OrdersDep,
-    if_match: IfMatch = None,
-) -> OrderPublic:
-    condition = precondition(if_match, body.version)
-    return _with_etag(response, _change(service, order_id, body.status, condition))
+def update_status(body: StatusUpdate, change: ChangeDep) -> OrderPublic:
+    return change.to(body.status, body.version)
 
 
 @router.post(
@@ -210,15 +222,8 @@ def update_status(
     responses=problem_responses(404, 409, 412),
     summary="Cancel a pending or confirmed order",
 )
-def cancel_order(
-    order_id: OrderId,
-    response: Response,
-    service: OrdersDep,
-    body: CancelRequest | None = None,
-    if_match: IfMatch = None,
-) -> OrderPublic:
-    condition = precondition(if_match, body.version if body else None)
-    return _with_etag(response, _change(service, order_id, OrderStatus.CANCELLED, condition))
+def cancel_order(change: ChangeDep, body: CancelRequest | None = None) -> OrderPublic:
+    return change.to(OrderStatus.CANCELLED, body.version if body else None)
 
 
 @router.get(
