@@ -41,12 +41,7 @@ class OutboxPublisher:
                 break
             pending = self._send(pending, attempt)
         for event in pending:
-            logger.error(
-                "outbox event not published",
-                order_id=event.order_id,
-                event_id=event.id,
-                detail_type=event.detail_type,
-            )
+            logger.error("outbox event not published", extra=_keys(event))
         count(MetricName.OUTBOX_FAILED, len(pending))
         return {e.id for e in pending}
 
@@ -75,13 +70,7 @@ class OutboxPublisher:
         count(MetricName.OUTBOX_PUBLISHED)
         age = now() - datetime.fromisoformat(event.occurred_at)
         milliseconds(MetricName.OUTBOX_AGE, age.total_seconds() * 1000)
-        logger.info(
-            "outbox event published",
-            order_id=event.order_id,
-            event_id=event.id,
-            detail_type=event.detail_type,
-            bus_event_id=bus_event_id,
-        )
+        logger.info("outbox event published", extra={**_keys(event), "bus_event_id": bus_event_id})
         try:
             self._repo.mark_published(event, bus_event_id=bus_event_id)
         except DependencyUnavailable:
@@ -96,3 +85,8 @@ class OutboxPublisher:
             "Time": datetime.fromisoformat(event.occurred_at),
             "Resources": [],
         }
+
+
+def _keys(event: StoredEvent) -> dict[str, str]:
+    """What names an outbox event in a log line, published or not: searchable by any of them."""
+    return {"order_id": event.order_id, "event_id": event.id, "detail_type": event.detail_type}

@@ -13,6 +13,7 @@ from orders.outbox import outbox_publisher, publish_batch
 from orders.publishing import OutboxPublisher
 from orders.service import NewOrder, OrderService
 from tests.fakes import Fakes
+from tests.logs import captured_logs
 
 
 @pytest.fixture
@@ -72,6 +73,28 @@ def test_a_refused_entry_is_sent_again_once_alone_then_reported(
     left = [] if reaches_the_bus else [refused.id]
     assert failed == set(left)
     assert [e.id for e in fakes.repository.unpublished()] == left
+
+
+def test_each_event_is_logged_by_its_ids_with_the_bus_receipt_or_as_not_published(
+    outbox: OutboxPublisher, fakes: Fakes, records: list[StoredEvent]
+) -> None:
+    refused = records[0]
+    fakes.publisher.refuse(refused.id, times=2)
+
+    with captured_logs() as stream:
+        outbox.publish(records)
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    by_event = {line["event_id"]: line for line in lines if "event_id" in line}
+    assert set(by_event) == {r.id for r in records}
+    for record in records:
+        line = by_event[record.id]
+        assert (line["order_id"], line["detail_type"]) == (record.order_id, record.detail_type)
+        if record is refused:
+            assert (line["level"], line["message"]) == ("ERROR", "outbox event not published")
+        else:
+            assert line["message"] == "outbox event published"
+            assert line["bus_event_id"] == receipts(fakes)[record.id]
 
 
 def test_a_bus_outage_on_both_attempts_reports_every_record(
