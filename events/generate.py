@@ -200,22 +200,26 @@ def _http_api_context(context: dict[str, Any], route: Route, host: str, route_ke
         }
     request_id = base64.b64encode(bytes.fromhex(_digest("apigw-v2", route.name)[:20])).decode()
     context.update(
-        apiId=HTTP_API_ID,
-        accountId=ACCOUNT,
-        domainName=host,
-        domainPrefix=HTTP_API_ID,
-        requestId=request_id,
-        routeKey=route_key,
-        stage="$default",
-        time=REQUEST_TIME,
-        timeEpoch=REQUEST_EPOCH_MS,
+        {
+            "apiId": HTTP_API_ID,
+            "accountId": ACCOUNT,
+            "domainName": host,
+            "domainPrefix": HTTP_API_ID,
+            "requestId": request_id,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": REQUEST_TIME,
+            "timeEpoch": REQUEST_EPOCH_MS,
+        }
     )
     context["http"].update(
-        method=route.method,
-        path=route.path,
-        protocol="HTTP/1.1",
-        sourceIp=SOURCE_IP,
-        userAgent=USER_AGENT,
+        {
+            "method": route.method,
+            "path": route.path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": SOURCE_IP,
+            "userAgent": USER_AGENT,
+        }
     )
 
 
