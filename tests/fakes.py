@@ -12,11 +12,11 @@ from __future__ import annotations
 import copy
 import json
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from orders.adapters.dynamodb import customer_key, event_sort_key, updated_key
-from orders.bootstrap import Container, bootstrap
+from orders.bootstrap import Adapters, Container, bootstrap
 from orders.domain.errors import (
     IdempotencyConflict,
     IdempotencyInProgress,
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from orders.domain.model import Order, OrderEvent, OrderQuery
+    from orders.throttle import RateLimiter
 
 
 REGION = "us-east-1"
@@ -360,12 +361,11 @@ class Fakes:
     idempotency: FakeIdempotency = field(default_factory=FakeIdempotency)
     key_source: tokens.StaticKeySource = field(default_factory=tokens.StaticKeySource)
 
-    def container(self, settings: Settings | None = None) -> Container:
-        return bootstrap(
-            settings or fake_settings(),
-            repository=self.repository,
-            attachments=self.attachments,
-            publisher=self.publisher,
-            idempotency=self.idempotency,
-            key_source=self.key_source,
-        )
+    def container(
+        self, settings: Settings | None = None, *, rate_limiter: RateLimiter | None = None
+    ) -> Container:
+        """rate_limiter: the throttle's counters; None keeps the wiring's (in memory on fakes)."""
+        # The fields are named as Adapters' ports: a new port's fake needs its field alone.
+        fakes = {f.name: getattr(self, f.name) for f in fields(self)}
+        adapters = Adapters(**fakes, rate_limiter=rate_limiter)
+        return bootstrap(settings or fake_settings(), adapters=adapters)

@@ -156,27 +156,15 @@ def bootstrap(
     session: boto3.session.Session | None = None,
     *,
     lazy: bool = False,
-    repository: OrderRepository | None = None,
-    attachments: AttachmentStore | None = None,
-    publisher: EventPublisher | None = None,
-    idempotency: Idempotency | None = None,
-    key_source: KeySource | None = None,
-    rate_limiter: RateLimiter | None = None,
+    adapters: Adapters | None = None,
 ) -> Container:
     """Build everything once per process (Lambda execution environment or server worker).
 
-    lazy=True defers clients, adapters and service to their first use. An adapter
-    given replaces the AWS one for its port (tests pass in-memory fakes); key_source
-    replaces the HTTP fetch of the issuer's JWKS (tests pass one holding a test key).
+    lazy=True defers clients, adapters and service to their first use. Each adapter given
+    in `adapters` replaces the AWS one for its port (tests pass in-memory fakes); its
+    key_source replaces the HTTP fetch of the issuer's JWKS (tests pass one holding a test
+    key). None, or a field left None, is production's.
     """
-    adapters = Adapters(
-        repository=repository,
-        attachments=attachments,
-        publisher=publisher,
-        idempotency=idempotency,
-        key_source=key_source,
-        rate_limiter=rate_limiter,
-    )
     container = Container(settings or get_settings(), session, adapters)
     if not lazy:
         container.wire()

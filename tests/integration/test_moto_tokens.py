@@ -84,13 +84,13 @@ def test_a_moto_id_token_is_not_an_access_token(pool: dict[str, Any]) -> None:
 
 def test_the_app_serves_a_moto_token(pool: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from orders.app import create_app
-    from orders.bootstrap import bootstrap
+    from orders.bootstrap import Adapters, bootstrap
     from orders.settings import get_settings
 
     monkeypatch.setenv("ORDERS_AUTH_ISSUER", pool["issuer"])
     monkeypatch.setenv("ORDERS_AUTH_CLIENT_IDS", pool["client_id"])
     get_settings.cache_clear()
-    app = create_app(bootstrap(key_source=tokens.StaticKeySource(moto_jwks())))
+    app = create_app(bootstrap(adapters=Adapters(key_source=tokens.StaticKeySource(moto_jwks()))))
     acme = TestClient(app, headers={"Authorization": f"Bearer {pool['token']('acme')}"})
     created = acme.post("/api/orders", json={"product": "widget", "quantity": 1})
     assert created.status_code == 201, created.text

@@ -154,17 +154,9 @@ def test_with_authentication_off_the_key_is_the_client_address() -> None:
 
 
 def _app_client(limit: int, build: Callable[[Fakes], Any] | None = None) -> TestClient:
-    from orders.bootstrap import bootstrap
-
     fakes = Fakes()
-    container = bootstrap(
-        fake_settings(rate_limit_per_minute=limit),
-        repository=fakes.repository,
-        attachments=fakes.attachments,
-        publisher=fakes.publisher,
-        idempotency=fakes.idempotency,
-        rate_limiter=build(fakes) if build else None,
-        key_source=fakes.key_source,
+    container = fakes.container(
+        fake_settings(rate_limit_per_minute=limit), rate_limiter=build(fakes) if build else None
     )
     return TestClient(
         create_app(container, trace_requests=False), headers=tokens.bearer("operator")
