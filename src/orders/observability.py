@@ -117,6 +117,10 @@ class MetricName:
     OUTBOX_PUBLISHED = "OutboxEventsPublished"
     OUTBOX_FAILED = "OutboxPublishFailures"
     OUTBOX_AGE = "OutboxEventAge"
+    # Requests the per-caller throttle refused (429), and its counter store's failures
+    # (those requests went through unlimited: orders.throttle fails open).
+    THROTTLED = "Throttled"
+    THROTTLE_STORE_FAILURES = "ThrottleStoreFailures"
 
 
 def set_target(target: str) -> None:

@@ -18,15 +18,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from orders.observability import count, logger
+from orders.observability import MetricName, count, logger
 from orders.ports import DependencyUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-# Metric names (EMF, with the target dimension like every app metric).
-THROTTLED = "Throttled"
-STORE_FAILURES = "ThrottleStoreFailures"
 
 DEFAULT_WINDOW_SECONDS = 60
 
@@ -37,6 +33,16 @@ class Window:
 
     start: int
     end: int
+
+    @classmethod
+    def containing(cls, now: float, seconds: int) -> Window:
+        """The window of `seconds` that `now` falls in; windows start at multiples of it."""
+        start = int(now // seconds) * seconds
+        return cls(start=start, end=start + seconds)
+
+    def retry_after(self, now: float) -> int:
+        """Whole seconds from `now` until this window ends: at least 1, as Retry-After."""
+        return max(1, math.ceil(self.end - now))
 
 
 class RateLimiter(Protocol):
@@ -78,15 +84,11 @@ class Throttle:
         self.window_seconds = window_seconds
         self._clock = clock
 
-    def window(self, now: float) -> Window:
-        start = int(now // self.window_seconds) * self.window_seconds
-        return Window(start=start, end=start + self.window_seconds)
-
     def check(self, caller: str) -> Decision:
         """Count this request for `caller`; allowed unless its window is full."""
         now = self._clock()
-        window = self.window(now)
-        retry_after = max(1, math.ceil(window.end - now))
+        window = Window.containing(now, self.window_seconds)
+        retry_after = window.retry_after(now)
         try:
             allowed = self.limiter.hit(caller, window, self.limit)
         except DependencyUnavailable as exc:
@@ -97,11 +99,11 @@ class Throttle:
                 reason=exc.reason,
                 caller=caller,
             )
-            count(STORE_FAILURES)
+            count(MetricName.THROTTLE_STORE_FAILURES)
             return Decision(allowed=True, retry_after=retry_after, limit=self.limit)
         if not allowed:
             # No log line of its own: the access log already has the 429 and its caller.
-            count(THROTTLED)
+            count(MetricName.THROTTLED)
         return Decision(allowed=allowed, retry_after=retry_after, limit=self.limit)
 
 

@@ -13,8 +13,9 @@ from orders import throttle as throttle_module
 from orders.api.throttle import caller_key
 from orders.app import API_PREFIX, create_app
 from orders.domain.principal import AUTH_DISABLED, Principal
+from orders.observability import MetricName
 from orders.ports import DependencyUnavailable
-from orders.throttle import STORE_FAILURES, THROTTLED, InMemoryRateLimiter, Throttle, Window
+from orders.throttle import InMemoryRateLimiter, Throttle, Window
 from tests import tokens
 from tests.fakes import Fakes, fake_settings
 
@@ -54,7 +55,7 @@ def test_a_caller_gets_the_limit_then_a_refusal_until_its_window_ends(metrics: l
 
     assert [a.allowed for a in answers] == [True, True, True, False]
     assert answers[-1].retry_after == 40
-    assert metrics == [THROTTLED]
+    assert metrics == [MetricName.THROTTLED]
     clock.now += 40  # the next window
     assert policy.check("user:a").allowed
 
@@ -83,7 +84,7 @@ def test_a_store_failure_lets_the_request_through_with_a_warning_and_a_metric(
     answers = [policy.check("user:a") for _ in range(3)]
 
     assert all(a.allowed for a in answers)
-    assert metrics == [STORE_FAILURES] * 3
+    assert metrics == [MetricName.THROTTLE_STORE_FAILURES] * 3
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 3
     assert "throttle store unavailable" in warnings[0].getMessage()
@@ -181,7 +182,7 @@ def test_past_the_limit_the_api_answers_429_problem_json_with_retry_after(
     problem = third.json()
     assert problem["status"] == 429
     assert "more than 2 requests" in problem["detail"]
-    assert metrics == [THROTTLED]
+    assert metrics == [MetricName.THROTTLED]
 
 
 def test_health_ready_and_docs_are_not_throttled() -> None:
@@ -199,7 +200,7 @@ def test_a_failing_counter_store_never_makes_a_5xx(metrics: list[str]) -> None:
     answers = [client.get(ORDERS) for _ in range(3)]
 
     assert [a.status_code for a in answers] == [200] * 3
-    assert metrics == [STORE_FAILURES] * 3
+    assert metrics == [MetricName.THROTTLE_STORE_FAILURES] * 3
 
 
 def test_a_limit_of_zero_switches_throttling_off() -> None:

@@ -13,9 +13,6 @@ from ui.views.common import SESSION, get_client, literal
 if TYPE_CHECKING:
     from ui.auth import Session
 
-# Readiness calls DynamoDB, S3 and EventBridge: once per 10 s is plenty for a badge.
-READINESS_TTL_SECONDS = 10
-
 
 @dataclass(frozen=True, slots=True)
 class Health:
@@ -24,6 +21,10 @@ class Health:
     state: str
     message: str
     failing: dict[str, str]
+
+
+# Readiness calls DynamoDB, S3 and EventBridge: once per 10 s is plenty for a badge.
+READINESS_TTL_SECONDS = 10
 
 
 @st.cache_data(ttl=READINESS_TTL_SECONDS, show_spinner=False)
