@@ -254,7 +254,7 @@ class OrdersClient:
         body = _body(response)
         if not isinstance(body, dict) or "checks" not in body:
             raise _error(response)  # not the API's answer: a proxy's page, say
-        return _read(Readiness, response)
+        return _valid(Readiness, body, response.status_code)
 
     def openapi(self) -> dict[str, Any]:
         """The API's OpenAPI document: its statuses and field limits, so the UI never
@@ -422,15 +422,20 @@ def _body(response: httpx.Response) -> Any:
 
 
 def _read(model: type[_Answer], response: httpx.Response) -> _Answer:
-    """The answer's body as `model`. A body that is not one (an API that broke its own
+    """The answer's body as `model`."""
+    return _valid(model, _body(response), response.status_code)
+
+
+def _valid(model: type[_Answer], body: Any, status: int) -> _Answer:
+    """A decoded body as `model`. A body that is not one (an API that broke its own
     contract) is an ApiError naming the first field that is wrong, never a traceback."""
     try:
-        return model.model_validate(_body(response))
+        return model.model_validate(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
         raise ApiError(
-            response.status_code,
+            status,
             title="Unexpected response",
             detail=f"{model.__name__}: {where}: {first['msg']}",
         ) from exc

@@ -140,6 +140,25 @@ def test_ready_reads_a_503_as_an_answer() -> None:
     assert readiness.failing == {"s3": "NoSuchBucket"}
 
 
+@pytest.mark.parametrize(
+    ("answer", "title"),
+    [
+        (httpx.Response(503, text="<html>Service Unavailable</html>"), "Service Unavailable"),
+        (httpx.Response(200, json={"status": "ok", "checks": ["dynamodb"]}), "Unexpected response"),
+    ],
+    ids=["a proxy's page", "checks not a mapping"],
+)
+def test_ready_tells_a_page_or_a_broken_answer_from_readiness(
+    answer: httpx.Response, title: str
+) -> None:
+    api, _ = client_answering(lambda r: answer)
+
+    with pytest.raises(ApiError) as raised:
+        api.ready()
+
+    assert (raised.value.status, raised.value.title) == (answer.status_code, title)
+
+
 def test_list_sends_only_the_filters_given() -> None:
     api, seen = client_answering(
         lambda r: httpx.Response(200, json={"items": [ORDER], "next_cursor": "c2"})

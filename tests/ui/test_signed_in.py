@@ -1,8 +1,10 @@
 """A signed-in session meets an API that refuses it: 401 back to sign-in, 403 and 429
 (throttled, counted per signed-in caller) in plain words.
 
-The API on this branch has no auth yet (auth-app adds it), so a small stand-in API on
-loopback answers health and readiness and refuses the orders with the status under test.
+A small stand-in API on loopback answers health and readiness and refuses the orders with
+the status under test: each refusal on demand, where the real API would need an expired or
+under-scoped token, or a spent limit, to give it (tests/ui/test_against_api.py runs the UI
+against the real one).
 """
 
 from __future__ import annotations
