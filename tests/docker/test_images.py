@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,13 +27,16 @@ if TYPE_CHECKING:
 
     from tests.e2e.stack import DevStack
 
-TAGS = {"api": "orders-api:docker-tier", "ui": "orders-ui:docker-tier"}
+# Tags of this run alone: two runs on one engine must not replace each other's images (the
+# layers are still shared through the build cache). Removed when the session ends.
+RUN_TAG = f"docker-tier-{uuid.uuid4().hex[:8]}"
+TAGS = {"api": f"orders-api:{RUN_TAG}", "ui": f"orders-ui:{RUN_TAG}"}
 LABEL = "orders.test=docker-tier"
 APP_UID = 10001  # the Dockerfiles' `USER 10001:10001`
 
 
 @pytest.fixture(scope="session")
-def built(base_image: str, wheelhouse: Path) -> dict[str, str]:
+def built(base_image: str, wheelhouse: Path) -> Iterator[dict[str, str]]:
     """Both images, built side by side from the local base, pip reading only the wheelhouse."""
     started = time.monotonic()
     builds = {}
@@ -51,7 +55,10 @@ def built(base_image: str, wheelhouse: Path) -> dict[str, str]:
         output, _ = proc.communicate(timeout=1200)
         assert proc.returncode == 0, f"docker build {name}:\n{output[-6000:]}"
         timed(f"docker build {name} (both in parallel)", time.monotonic() - started)
-    return TAGS
+    try:
+        yield TAGS
+    finally:
+        subprocess.run(["docker", "image", "rm", *TAGS.values()], capture_output=True, check=False)
 
 
 def run(image: str, env: dict[str, str]) -> str:
@@ -135,7 +142,7 @@ def api(built: dict[str, str], emulator_stack: DevStack) -> Iterator[tuple[str, 
 
 def test_build_context_is_only_what_the_images_copy(base_image: str) -> None:
     """.dockerignore: no .git, virtualenvs, caches or tests reach the daemon."""
-    tag = "orders-context:docker-tier"
+    tag = f"orders-context:{RUN_TAG}"
     build = subprocess.run(
         ["docker", "build", "--network", "none", "-t", tag, "-f", "-", "."],
         input=f"FROM {base_image}\nCOPY . /context\n",
