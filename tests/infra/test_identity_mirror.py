@@ -10,16 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from devstack import identity
 from tests.infra import cfn
 
 IDENTITY_TEMPLATE = cfn.CFORM / "identity.yaml"
-
-pytestmark = pytest.mark.skipif(
-    not IDENTITY_TEMPLATE.exists(), reason="cform/identity.yaml arrives with the auth-cloud branch"
-)
 
 
 def template() -> dict[str, Any]:
@@ -122,10 +116,6 @@ def test_the_outputs_name_what_make_dev_reads_from_a_deployed_stack() -> None:
     assert not missing, f"identity.yaml does not output {missing}"
 
 
-ROOT_HAS_IDENTITY = "IdentityStack" in cfn.load(cfn.ROOT_TEMPLATE).get("Resources", {})
-
-
-@pytest.mark.skipif(not ROOT_HAS_IDENTITY, reason="template.yaml nests no IdentityStack yet")
 def test_the_root_stack_re_exports_them_for_make_dev_against_a_deployed_stack() -> None:
     # `make dev AWS_PROFILE=...` reads the root stack's outputs (devstack.identity.from_outputs)
     outputs = cfn.load(cfn.ROOT_TEMPLATE).get("Outputs", {})

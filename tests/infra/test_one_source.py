@@ -85,10 +85,8 @@ KNOWN = {variable for name in Settings.model_fields for variable in _names(name)
 # so a rotation of the origin secret starts new tasks (cform/fargate.yaml).
 NOT_FOR_THE_APP = {"ORDERS_ORIGIN_SECRET_VERSION"}
 # The authentication contract's names (auth-contract.md), set by the templates for the app's
-# token check. They are read by the auth branch's Settings; until it is merged they are the
-# one exception, and the exception ends by itself once Settings reads them.
+# token check.
 AUTH_CONTRACT = {"ORDERS_AUTH_ISSUER", "ORDERS_AUTH_CLIENT_IDS"}
-PENDING = AUTH_CONTRACT - KNOWN
 
 
 def _template_env() -> set[str]:
@@ -108,8 +106,7 @@ def _fargate_env() -> set[str]:
 
 
 # The token settings devstack gives both API entries (devstack.identity.api_env) next to
-# emulator_env (or cloud_env). orders.settings reads ORDERS_AUTH_* only once the auth-app
-# branch lands.
+# emulator_env (or cloud_env).
 LOCAL_AUTH_ENV = set(
     identity.api_env(
         identity.LocalIdentity(
@@ -122,10 +119,6 @@ LOCAL_AUTH_ENV = set(
         )
     )
 )
-AUTH_KNOWN = any(name.startswith("ORDERS_AUTH_") for name in KNOWN)
-# In the rows of make dev's API entries once Settings reads them (until then they would be
-# "unknown"); test_the_local_token_settings_are_what_settings_reads checks them alone.
-LOCAL_AUTH_ROW = LOCAL_AUTH_ENV if AUTH_KNOWN else set()
 
 
 OUTPUTS = {n: n for n in ("TableName", "BucketName", "EventBusName", "KmsKeyArn")}
@@ -133,10 +126,10 @@ ENVIRONMENTS: dict[str, Callable[[], set[str]]] = {
     "template.yaml": _template_env,
     "cform/fargate.yaml": _fargate_env,
     "devstack.envs.emulator_env": lambda: (
-        set(envs.emulator_env(OUTPUTS, "http://127.0.0.1:1")) | LOCAL_AUTH_ROW
+        set(envs.emulator_env(OUTPUTS, "http://127.0.0.1:1")) | LOCAL_AUTH_ENV
     ),
     "devstack.envs.cloud_env": lambda: (
-        set(envs.cloud_env(OUTPUTS, "p", "eu-west-1", base={})) | LOCAL_AUTH_ROW
+        set(envs.cloud_env(OUTPUTS, "p", "eu-west-1", base={})) | LOCAL_AUTH_ENV
     ),
     "bench.common.function_env": lambda: set(function_env()),
     "devstack.moto_plane.service_env": lambda: set(moto_plane.service_env("key")),
@@ -151,7 +144,7 @@ def test_every_environment_sets_what_settings_requires_and_nothing_it_does_not_k
     assert REQUIRED, "Settings has no required field: this check would compare nothing"
     missing = [names for names in REQUIRED if not set(names) & variables]
     assert not missing, f"{where} does not set {missing}"
-    unknown = {v for v in variables if v.startswith("ORDERS_")} - KNOWN - NOT_FOR_THE_APP - PENDING
+    unknown = {v for v in variables if v.startswith("ORDERS_")} - KNOWN - NOT_FOR_THE_APP
     assert not unknown, f"{where} sets {sorted(unknown)}, which orders.settings does not read"
 
 
@@ -167,10 +160,6 @@ def test_both_targets_give_the_api_the_token_check_and_the_throttle(where: str) 
     assert _names("rate_limit_per_minute")[0] in variables
 
 
-@pytest.mark.skipif(
-    not AUTH_KNOWN,
-    reason="orders.settings reads ORDERS_AUTH_* once the auth-app branch lands",
-)
 def test_the_local_token_settings_are_what_settings_reads() -> None:
     assert LOCAL_AUTH_ENV, "devstack gives the API no token settings: nothing compared"
     unknown = {v for v in LOCAL_AUTH_ENV if v.startswith("ORDERS_")} - KNOWN
