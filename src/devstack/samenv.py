@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 ENV_FILE = "events/local-env.json"
 DOCKER_HOST_ENDPOINT = f"http://host.docker.internal:{DEFAULT_MOTO_PORT}"
 # Logical ids of the functions in template.yaml.
-FUNCTIONS = ("ApiFunction", "OutboxFunction")
 
 
 def render(
@@ -57,18 +56,14 @@ def render(
         **service_variables(outputs),
         # No X-Ray daemon next to `sam local`; the SDK would only complain.
         "ORDERS_TRACING_ENABLED": "false",
-        # No front door locally: sam local would pass the secret's logical id for its ARN.
-        "ORDERS_ORIGIN_SECRET_ARN": "",
     }
-    document = {name: dict(variables) for name in FUNCTIONS}
+    # The API's own: no front door locally (sam local would pass the secret's logical id
+    # for its ARN), and the token settings, which the outbox neither checks nor gets.
+    api = {**variables, "ORDERS_ORIGIN_SECRET_ARN": ""}
     if identity is not None:
-        auth = api_env(identity)
-        auth["ORDERS_AUTH_JWKS_URL"] = jwks_url_for(endpoint_url, identity.pool_id)
-        # Every function: the template's Globals give them all the issuer, and the service's
-        # settings (one Settings for every entry point) require it.
-        for variables_of_function in document.values():
-            variables_of_function.update(auth)
-    return document
+        api |= api_env(identity)
+        api["ORDERS_AUTH_JWKS_URL"] = jwks_url_for(endpoint_url, identity.pool_id)
+    return {"ApiFunction": api, "OutboxFunction": variables}
 
 
 def dumps(document: Mapping[str, object]) -> str:

@@ -19,7 +19,7 @@ from orders.api.routes_meta import add_meta_routes
 from orders.api.routes_orders import router as orders_router
 from orders.bootstrap import Container, bootstrap
 from orders.observability import logger, periodic_metrics_flush, set_target
-from orders.settings import SettingsError
+from orders.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -46,6 +46,7 @@ def create_app(
     if container is None:
         container = _bootstrap_or_fail()
     settings = container.settings
+    _check_token_settings(settings)
     flush_seconds = (
         settings.metrics_flush_seconds if metrics_flush_seconds is None else metrics_flush_seconds
     )
@@ -71,6 +72,15 @@ def create_app(
     _finish_openapi(app)
     _drop_server_access_log()
     return app
+
+
+def _check_token_settings(settings: Settings) -> None:
+    try:
+        settings.check_token_settings()
+    except SettingsError as exc:
+        # The API without its token check must not serve; the same one line as bootstrap's.
+        logger.error("cannot start", reason=str(exc))
+        raise
 
 
 def _bootstrap_or_fail() -> Container:

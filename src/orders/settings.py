@@ -16,7 +16,6 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
@@ -84,9 +83,9 @@ class Settings(BaseSettings):
         default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME"
     )
 
-    # Access tokens (orders.api.auth). Secure by default: without an issuer the service
-    # refuses to start, unless auth_disabled says so explicitly (tests and baselines that
-    # are not about auth; no template sets it).
+    # Access tokens (orders.api.auth). Secure by default: without an issuer the API refuses
+    # to start (check_token_settings), unless auth_disabled says so explicitly (tests and
+    # baselines that are not about auth; no template sets it).
     auth_issuer: str | None = None
     # Default: <issuer>/.well-known/jwks.json (Cognito's); locally, moto's URL for the pool.
     auth_jwks_url: str | None = Field(default=None, pattern=r"^(https?://.+)?$")
@@ -120,20 +119,27 @@ class Settings(BaseSettings):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @model_validator(mode="after")
-    def _auth_configured(self) -> Settings:
+    def check_token_settings(self) -> None:
+        """What the API needs to start: the issuer and clients whose tokens it accepts.
+
+        Secure by default: the API refuses to start without them, unless auth_disabled says
+        so explicitly. Checked where the API is built (orders.app), not for every process:
+        the outbox publisher checks no tokens and gets none of these (template.yaml), so a
+        broken token setting cannot stop the events.
+        """
         if self.auth_disabled:
-            return self
+            return
         if not self.auth_issuer:
-            raise ValueError(
-                "ORDERS_AUTH_ISSUER is not set: the API verifies access tokens from this issuer "
-                "(set ORDERS_AUTH_DISABLED=true only to run without authentication)"
+            raise SettingsError(
+                "invalid configuration: ORDERS_AUTH_ISSUER is not set: the API verifies access "
+                "tokens from this issuer (set ORDERS_AUTH_DISABLED=true only to run without "
+                "authentication)"
             )
         if not self.auth_client_ids:
-            raise ValueError(
-                "ORDERS_AUTH_CLIENT_IDS is empty: name the app client ids whose tokens are accepted"
+            raise SettingsError(
+                "invalid configuration: ORDERS_AUTH_CLIENT_IDS is empty: name the app client "
+                "ids whose tokens are accepted"
             )
-        return self
 
     @property
     def jwks_url(self) -> str:

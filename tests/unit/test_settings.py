@@ -7,6 +7,7 @@ import pytest
 from orders.settings import Settings, SettingsError, load_settings
 from tests import tokens
 from tests.env import set_env
+from tests.fakes import Fakes, fake_settings
 
 VALID = {
     "ORDERS_TABLE_NAME": "orders", "ORDERS_BUCKET_NAME": "bucket",
@@ -68,15 +69,34 @@ def test_the_origin_secret_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings().served_by == "fargate"
 
 
-def test_without_an_issuer_the_service_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_an_issuer_the_api_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
     set_env(monkeypatch, VALID)
     monkeypatch.delenv("ORDERS_AUTH_ISSUER")
+    settings = load_settings()  # the outbox's are complete without it
     with pytest.raises(SettingsError, match="ORDERS_AUTH_ISSUER"):
-        load_settings()
+        settings.check_token_settings()
     monkeypatch.setenv("ORDERS_AUTH_ISSUER", tokens.ISSUER)
     monkeypatch.setenv("ORDERS_AUTH_CLIENT_IDS", " , ")
     with pytest.raises(SettingsError, match="ORDERS_AUTH_CLIENT_IDS"):
-        load_settings()
+        load_settings().check_token_settings()
+
+
+def test_the_outbox_publishes_without_token_settings_the_api_will_not_serve_without() -> None:
+    """template.yaml gives the token settings to the API function alone."""
+    from orders.app import create_app
+    from orders.outbox import outbox_publisher
+    from orders.service import NewOrder
+
+    fakes = Fakes()
+    container = fakes.container(fake_settings(auth_issuer=None, auth_client_ids=frozenset()))
+    container.service.create(NewOrder(customer="acme", product="widget", quantity=1))
+    events = fakes.repository.unpublished()
+
+    assert events
+    assert outbox_publisher(container).publish(events) == set()
+    assert fakes.repository.unpublished() == []
+    with pytest.raises(SettingsError, match="ORDERS_AUTH_ISSUER"):
+        create_app(container)
 
 
 def test_auth_can_only_be_switched_off_explicitly(monkeypatch: pytest.MonkeyPatch) -> None:
