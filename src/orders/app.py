@@ -19,7 +19,7 @@ from orders.api.routes_meta import add_meta_routes
 from orders.api.routes_orders import router as orders_router
 from orders.bootstrap import Container, bootstrap
 from orders.observability import logger, periodic_metrics_flush, set_target
-from orders.settings import Settings, SettingsError
+from orders.settings import SettingsError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -43,10 +43,8 @@ def create_app(
     metrics_flush_seconds: how often the server's lifespan flushes EMF metrics; 0 flushes
     after every request (the Lambda handler's choice). Defaults to the setting.
     """
-    if container is None:
-        container = _bootstrap_or_fail()
+    container = _ready_to_serve(container)
     settings = container.settings
-    _check_token_settings(settings)
     flush_seconds = (
         settings.metrics_flush_seconds if metrics_flush_seconds is None else metrics_flush_seconds
     )
@@ -74,22 +72,17 @@ def create_app(
     return app
 
 
-def _check_token_settings(settings: Settings) -> None:
+def _ready_to_serve(container: Container | None) -> Container:
+    """The container (built here when not given) whose settings let the API serve: its data
+    and its token check. Otherwise one clear line, then the start fails."""
     try:
-        settings.check_token_settings()
+        if container is None:
+            container = bootstrap()
+        container.settings.check_token_settings()
     except SettingsError as exc:
-        # The API without its token check must not serve; the same one line as bootstrap's.
         logger.error("cannot start", reason=str(exc))
         raise
-
-
-def _bootstrap_or_fail() -> Container:
-    try:
-        return bootstrap()
-    except SettingsError as exc:
-        # One clear line, then fail the start: a task that cannot reach its data must not serve.
-        logger.error("cannot start", reason=str(exc))
-        raise
+    return container
 
 
 def _fastapi(flush_seconds: float) -> FastAPI:

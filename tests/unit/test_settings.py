@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from orders.settings import Settings, SettingsError, load_settings
 from tests import tokens
 from tests.env import set_env
 from tests.fakes import Fakes, fake_settings
+from tests.logs import captured_logs
 
 VALID = {
     "ORDERS_TABLE_NAME": "orders", "ORDERS_BUCKET_NAME": "bucket",
@@ -95,8 +98,11 @@ def test_the_outbox_publishes_without_token_settings_the_api_will_not_serve_with
     assert events
     assert outbox_publisher(container).publish(events) == set()
     assert fakes.repository.unpublished() == []
-    with pytest.raises(SettingsError, match="ORDERS_AUTH_ISSUER"):
+    with captured_logs() as stream, pytest.raises(SettingsError, match="ORDERS_AUTH_ISSUER"):
         create_app(container)
+    [line] = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert (line["level"], line["message"]) == ("ERROR", "cannot start")
+    assert "ORDERS_AUTH_ISSUER" in line["reason"]
 
 
 def test_auth_can_only_be_switched_off_explicitly(monkeypatch: pytest.MonkeyPatch) -> None:
