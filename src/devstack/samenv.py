@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 ENV_FILE = "events/local-env.json"
 DOCKER_HOST_ENDPOINT = f"http://host.docker.internal:{DEFAULT_MOTO_PORT}"
-# Logical ids of the functions in template.yaml.
 
 
 def render(

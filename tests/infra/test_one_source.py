@@ -89,35 +89,33 @@ NOT_FOR_THE_APP = {"ORDERS_ORIGIN_SECRET_VERSION"}
 AUTH_CONTRACT = {"ORDERS_AUTH_ISSUER", "ORDERS_AUTH_CLIENT_IDS"}
 
 
+def _declared(function: str) -> set[str]:
+    """The variables template.yaml declares for one function: Globals' and its own."""
+    properties = ROOT_RAW["Resources"][function]["Properties"]
+    own = properties.get("Environment", {}).get("Variables", {})
+    return set(ROOT_RAW["Globals"]["Function"]["Environment"]["Variables"]) | set(own)
+
+
 def _template_env() -> set[str]:
     """What the API and outbox functions get: Globals, their own, and Lambda's AWS_REGION."""
-    variables = set(ROOT_RAW["Globals"]["Function"]["Environment"]["Variables"])
-    for name in ("ApiFunction", "OutboxFunction"):
-        function = ROOT_RAW["Resources"][name]["Properties"]
-        variables |= set(function.get("Environment", {}).get("Variables", {}))
-    return variables | {"AWS_REGION"}
+    return _declared("ApiFunction") | _declared("OutboxFunction") | {"AWS_REGION"}
 
 
 def test_sam_local_env_file_gives_each_function_only_what_the_template_declares() -> None:
     """`sam local --env-vars` drops what a function does not declare, silently: a variable
     written for the wrong function in events/local-env.json would look set and not be."""
     document = json.loads((cfn.REPO / "events" / "local-env.json").read_text())
-    shared = set(ROOT_RAW["Globals"]["Function"]["Environment"]["Variables"])
     assert set(document) == {"ApiFunction", "OutboxFunction"}
     for name, variables in document.items():
-        function = ROOT_RAW["Resources"][name]["Properties"]
-        declared = shared | set(function.get("Environment", {}).get("Variables", {}))
+        declared = _declared(name)
         assert variables, f"{name}: no variables: nothing compared"
         assert set(variables) <= declared, f"{name}: {sorted(set(variables) - declared)}"
 
 
 def test_only_the_api_function_gets_the_token_settings() -> None:
     """The outbox publisher checks no tokens: a broken token setting must not stop events."""
-    outbox = ROOT_RAW["Resources"]["OutboxFunction"]["Properties"]
-    outbox_env = set(ROOT_RAW["Globals"]["Function"]["Environment"]["Variables"])
-    outbox_env |= set(outbox.get("Environment", {}).get("Variables", {}))
-    api_env = _template_env()
-    assert api_env >= AUTH_CONTRACT
+    outbox_env = _declared("OutboxFunction")
+    assert _declared("ApiFunction") >= AUTH_CONTRACT
     assert not {v for v in outbox_env if v.startswith("ORDERS_AUTH_")}, sorted(outbox_env)
 
 
